@@ -1,0 +1,765 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Sender delivers outbound messages to a customer on one channel. Each
+// channel adapter implements it and registers with Engine.Register.
+type Sender interface {
+	Send(ctx context.Context, conv Conversation, msg Message) error
+}
+
+// Inbound is a customer's message as a channel adapter received it.
+type Inbound struct {
+	Channel Channel
+	// UserID is the sender's identity on the channel (web visitor id or
+	// verified user, Slack "team:user", Discord user id).
+	UserID string
+	// Thread keys the conversation within the channel; "" means one
+	// conversation per user on that channel.
+	Thread string
+	// Address tells the channel's Sender where replies go. Stored on the
+	// conversation; the latest one wins.
+	Address map[string]string
+	// ClientID is the client's or platform's id for this message; a message
+	// whose ClientID was already stored is acknowledged but not stored or
+	// answered again. Empty disables deduplication.
+	ClientID string
+	Text     string
+	// Choice is the Value of a clicked quick reply, if any.
+	Choice string
+	// Profile is what the channel knows for sure about the sender; nil for
+	// anonymous senders.
+	Profile *Profile
+	// Stored, if set, is called once the message is durably stored and
+	// before the bot answers: the moment a channel may acknowledge it.
+	Stored func(Receipt)
+}
+
+// Receipt identifies a stored inbound message.
+type Receipt struct {
+	MessageID      string
+	ConversationID string
+	CustomerID     string
+	Seq            uint64
+	// Duplicate is true when the ClientID had been stored before.
+	Duplicate bool
+	At        time.Time
+}
+
+// Texts are the bot's own words. Zero fields take the English defaults.
+type Texts struct {
+	DontKnow    string // default: "Sorry, I don't know the answer to that..."
+	Clarify     string // default: "I'm not sure I understood. Did you mean:"
+	Handoff     string // default: "I'm handing you over to a person..."
+	Waiting     string // default: "A person will be with you as soon as possible..."
+	Foreign     string // default: "Sorry, I can only answer in English..."
+	HumanChoice string // default: "Talk to a person"
+	Cancelled   string // default: "OK, you're back with the bot..."
+}
+
+func (t Texts) withDefaults() Texts {
+	def := func(s *string, d string) {
+		if *s == "" {
+			*s = d
+		}
+	}
+	def(&t.DontKnow, "Sorry, I don't know the answer to that. I can put you in touch with a person, or you can ask me another way.")
+	def(&t.Clarify, "I'm not sure I understood. Did you mean one of these?")
+	def(&t.Handoff, "I'm handing you over to a person from our team. They'll see this conversation and reply here.")
+	def(&t.Waiting, "Thanks, a person will read this. You're in the queue and we'll reply here as soon as we can.")
+	def(&t.Foreign, "Sorry, I can only answer in English for now. Would you like a person to help you?")
+	def(&t.HumanChoice, "Talk to a person")
+	def(&t.Cancelled, "OK, you're back with the bot. Ask me anything.")
+	return t
+}
+
+// Config tunes an Engine. The zero value works.
+type Config struct {
+	// Logger receives the engine's logs. Default: discard.
+	Logger *slog.Logger
+	// Now returns the current time. Default: time.Now.
+	Now func() time.Time
+	// MaxTextBytes bounds a customer message. Default DefaultMaxTextBytes.
+	MaxTextBytes int
+	// ContactIdle is how long a conversation may fall quiet before the next
+	// customer message starts a new contact. Default 30 minutes.
+	ContactIdle time.Duration
+	// Timeout bounds the handling of one inbound message. Default 10s.
+	Timeout time.Duration
+	// Journey holds the stage rules. Default: JourneyRules{}.
+	Journey JourneyRules
+	// Texts are the bot's own replies. Default: English.
+	Texts Texts
+}
+
+// Event is something that happened to a conversation, published to
+// subscribers (agent console, channel agent threads, webhooks).
+type Event struct {
+	Kind         EventKind
+	Conversation Conversation
+	// Message is set for EventMessage.
+	Message *Message
+	// Contact is the contact concerned, when known.
+	Contact *Contact
+	// Transition is set for EventState.
+	Transition *Transition
+}
+
+// EventKind names an event.
+type EventKind string
+
+// Event kinds.
+const (
+	EventMessage      EventKind = "message"       // a message was stored
+	EventState        EventKind = "state"         // the handoff state changed
+	EventContactClose EventKind = "contact.close" // a contact ended
+)
+
+// Knowledge is what the bot knows: the topics and a classifier trained on
+// them. It is replaced whole when faq.yaml changes.
+type Knowledge struct {
+	Topics     map[string]Topic
+	Classifier Classifier
+}
+
+// NewKnowledge indexes topics by id.
+func NewKnowledge(topics []Topic, c Classifier) *Knowledge {
+	k := &Knowledge{Topics: make(map[string]Topic, len(topics)), Classifier: c}
+	for _, t := range topics {
+		k.Topics[t.ID] = t
+	}
+	return k
+}
+
+// Flow is a multi-turn dialogue the engine hands a conversation to, such as
+// order tracking. It is registered for a topic action (Engine.SetFlow).
+type Flow interface {
+	Step(ctx context.Context, req FlowRequest) (FlowReply, error)
+}
+
+// FlowRequest is one customer message for a flow.
+type FlowRequest struct {
+	Conversation Conversation
+	Customer     Customer
+	Text         string
+	Prediction   Prediction
+	// State is the flow's state from its previous step; nil when starting.
+	State *FlowState
+}
+
+// FlowReply is what a flow step decided.
+type FlowReply struct {
+	// Messages are the bot's replies (Role, Text, Choices, Data are used).
+	Messages []Message
+	// State is kept for the next step; nil ends the flow.
+	State *FlowState
+	// Escalate, if not empty, hands the conversation to a person with this
+	// trigger (for example "order_problem").
+	Escalate string
+	// Stage, if valid, moves the customer at least to this stage.
+	Stage       Stage
+	StageReason string
+	// Evidence is stored with a stage change.
+	Evidence string
+	// OrderNumber is recorded on the contact once ownership is proven.
+	OrderNumber string
+}
+
+// Engine takes inbound messages from every channel to stored replies.
+type Engine struct {
+	store     Store
+	cfg       Config
+	log       *slog.Logger
+	texts     Texts
+	knowledge atomic.Pointer[Knowledge]
+
+	mu      sync.RWMutex
+	senders map[Channel]Sender
+	flows   map[string]Flow
+	subs    []func(Event)
+
+	locks keyedMutex
+}
+
+// NewEngine returns an engine storing into s.
+func NewEngine(s Store, cfg Config) *Engine {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ContactIdle <= 0 {
+		cfg.ContactIdle = 30 * time.Minute
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.MaxTextBytes <= 0 {
+		cfg.MaxTextBytes = DefaultMaxTextBytes
+	}
+	return &Engine{
+		store: s, cfg: cfg, log: cfg.Logger, texts: cfg.Texts.withDefaults(),
+		senders: map[Channel]Sender{}, flows: map[string]Flow{},
+	}
+}
+
+// Store returns the engine's store.
+func (e *Engine) Store() Store { return e.store }
+
+// Now returns the engine's clock time.
+func (e *Engine) Now() time.Time { return e.cfg.Now() }
+
+// Logger returns the engine's logger.
+func (e *Engine) Logger() *slog.Logger { return e.log }
+
+// SetKnowledge swaps in new topics and classifier; messages in flight finish
+// with the old ones.
+func (e *Engine) SetKnowledge(k *Knowledge) { e.knowledge.Store(k) }
+
+// Knowledge returns the current knowledge (nil before SetKnowledge).
+func (e *Engine) Knowledge() *Knowledge { return e.knowledge.Load() }
+
+// Register makes s the sender for channel ch.
+func (e *Engine) Register(ch Channel, s Sender) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.senders[ch] = s
+}
+
+// SetFlow hands topics with the given action to f.
+func (e *Engine) SetFlow(action string, f Flow) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.flows[action] = f
+}
+
+// Subscribe calls fn for every event, synchronously, in the goroutine that
+// caused it: fn must not block (queue the work instead).
+func (e *Engine) Subscribe(fn func(Event)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.subs = append(e.subs, fn)
+}
+
+// Publish sends ev to every subscriber.
+func (e *Engine) Publish(ev Event) {
+	e.mu.RLock()
+	subs := e.subs
+	e.mu.RUnlock()
+	for _, fn := range subs {
+		fn(ev)
+	}
+}
+
+func (e *Engine) flow(action string) Flow {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.flows[action]
+}
+
+// Deliver sends msg to the customer of conv through its channel's sender.
+// Notes are never delivered.
+func (e *Engine) Deliver(ctx context.Context, conv Conversation, msg Message) error {
+	if msg.Role == RoleNote {
+		return fmt.Errorf("bot: deliver: a private note is never sent to a customer")
+	}
+	e.mu.RLock()
+	s := e.senders[conv.Channel]
+	e.mu.RUnlock()
+	if s == nil {
+		return fmt.Errorf("bot: deliver: no sender for channel %q", conv.Channel)
+	}
+	return s.Send(ctx, conv, msg)
+}
+
+// inbound is what the first transaction of Handle found and stored.
+type inbound struct {
+	customer Customer
+	conv     Conversation
+	contact  Contact
+	msg      Message
+	dup      bool
+	closed   *Contact // a previous contact closed by this message
+	resumed  bool     // a resolved conversation went back to the bot
+}
+
+// Handle stores a customer's message, answers it and stores the answer. The
+// returned error is an *Error for bad input (show it to the customer);
+// anything else is internal.
+func (e *Engine) Handle(ctx context.Context, in Inbound) (Receipt, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	defer cancel()
+	if in.UserID == "" || in.Channel == "" {
+		return Receipt{}, Errorf(ECodeInvalid, "A message needs a sender.")
+	}
+	text, err := CleanText(in.Text, e.cfg.MaxTextBytes)
+	if err != nil {
+		return Receipt{}, err
+	}
+	unlock := e.locks.lock(string(keyConvKey(in.Channel, in.UserID, in.Thread)))
+	defer unlock()
+
+	now := e.cfg.Now()
+	var st inbound
+	err = e.store.Update(ctx, func(tx Tx) error {
+		st = inbound{}
+		return e.recordInbound(tx, in, text, now, &st)
+	})
+	if err != nil {
+		return Receipt{}, fmt.Errorf("bot: store inbound: %w", err)
+	}
+	rc := Receipt{MessageID: st.msg.ID, ConversationID: st.conv.ID, CustomerID: st.customer.ID, Seq: st.msg.Seq, Duplicate: st.dup, At: st.msg.At}
+	if in.Stored != nil {
+		in.Stored(rc)
+	}
+	if st.dup {
+		return rc, nil
+	}
+	if st.closed != nil {
+		e.Publish(Event{Kind: EventContactClose, Conversation: st.conv, Contact: st.closed})
+	}
+	m := st.msg
+	e.Publish(Event{Kind: EventMessage, Conversation: st.conv, Message: &m, Contact: &st.contact})
+
+	d := e.decide(ctx, &st, in, text)
+	var out outcome
+	err = e.store.Update(ctx, func(tx Tx) error {
+		out = outcome{}
+		return e.recordOutcome(tx, &st, d, e.cfg.Now(), &out)
+	})
+	if err != nil {
+		return rc, fmt.Errorf("bot: store reply: %w", err)
+	}
+	if out.transition != nil {
+		e.Publish(Event{Kind: EventState, Conversation: out.conv, Transition: out.transition, Contact: &out.contact})
+	}
+	for i := range out.replies {
+		r := out.replies[i]
+		e.Publish(Event{Kind: EventMessage, Conversation: out.conv, Message: &r, Contact: &out.contact})
+		if err := e.Deliver(ctx, out.conv, r); err != nil {
+			e.log.Warn("deliver reply", "conversation", out.conv.ID, "channel", out.conv.Channel, "err", err)
+		}
+	}
+	return rc, nil
+}
+
+func (e *Engine) recordInbound(tx Tx, in Inbound, text string, now time.Time, st *inbound) error {
+	ident := Identity{Channel: in.Channel, ID: in.UserID}
+	cust, ok, err := CustomerByIdentity(tx, ident)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		cust = Customer{ID: NewID(now), Identities: []Identity{ident}, Stage: e.cfg.Journey.Start(), CreatedAt: now}
+	}
+	if in.Profile != nil {
+		p := *in.Profile
+		if p.Verified || !cust.Profile.Verified {
+			cust.Profile = p
+		}
+	}
+	cust.UpdatedAt, cust.LastContactAt = now, now
+
+	conv, ok, err := ConversationByKey(tx, in.Channel, in.UserID, in.Thread)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		conv = Conversation{ID: NewID(now), CustomerID: cust.ID, Channel: in.Channel, UserID: in.UserID, Thread: in.Thread, State: StateBot, OpenedAt: now}
+	}
+	if in.ClientID != "" && conv.LastSeq > 0 {
+		prev, found, err := MessageByClientID(tx, conv.ID, in.ClientID)
+		if err != nil {
+			return err
+		}
+		if found {
+			st.customer, st.conv, st.msg, st.dup = cust, conv, prev, true
+			return nil
+		}
+	}
+	if in.Address != nil {
+		conv.Address = in.Address
+	}
+	if conv.State == StateResolved {
+		t := Transition{ConversationID: conv.ID, From: StateResolved, To: StateBot, At: now, By: "customer", Reason: "customer wrote after resolve", Stage: cust.Stage}
+		if err := AppendTransition(tx, t); err != nil {
+			return err
+		}
+		conv.State, conv.AgentID, conv.Misses, conv.Flow = StateBot, "", 0, nil
+		st.resumed = true
+	}
+
+	var contact Contact
+	if conv.ContactID != "" {
+		contact, err = GetContact(tx, conv.ContactID)
+		if err != nil {
+			return err
+		}
+	}
+	handedOff := conv.State == StateWaiting || conv.State == StateAgent
+	if conv.ContactID == "" || !contact.Open() || st.resumed || (!handedOff && now.Sub(contact.LastActivityAt) > e.cfg.ContactIdle) {
+		if conv.ContactID != "" && contact.Open() {
+			contact.Close(contact.LastActivityAt, cust.Stage)
+			if err := PutContact(tx, &contact); err != nil {
+				return err
+			}
+			c := contact
+			st.closed = &c
+		}
+		contact = Contact{ID: NewID(now), ConversationID: conv.ID, CustomerID: cust.ID, Channel: conv.Channel, StartedAt: now, StageAtStart: cust.Stage, Outcome: OutcomeOpen}
+		conv.ContactID = contact.ID
+		conv.Misses = 0
+	}
+	contact.LastActivityAt = now
+
+	msg := Message{ID: NewID(now), ClientID: in.ClientID, Role: RoleCustomer, Text: text, At: now}
+	if err := AppendMessage(tx, &conv, &msg); err != nil {
+		return err
+	}
+	conv.UpdatedAt = now
+	if err := PutCustomer(tx, &cust); err != nil {
+		return err
+	}
+	if err := PutConversation(tx, &conv); err != nil {
+		return err
+	}
+	if err := PutContact(tx, &contact); err != nil {
+		return err
+	}
+	st.customer, st.conv, st.contact, st.msg = cust, conv, contact, msg
+	return nil
+}
+
+// decision is what the bot decided to do with one message, before storing.
+type decision struct {
+	turn     Turn
+	replies  []Message
+	escalate string // trigger; "" for none
+	cancel   bool   // leave the queue
+	topic    *Topic
+	flow     *FlowState
+	keepFlow bool // flow unchanged (not touched this turn)
+	stage    Stage
+	reason   string
+	evidence string
+	order    string
+	miss     bool
+}
+
+func (e *Engine) botMsg(text string, choices ...Choice) Message {
+	return Message{Role: RoleBot, Text: text, Choices: choices}
+}
+
+func (e *Engine) humanChoice() Choice { return Choice{Label: e.texts.HumanChoice, Value: ChoiceHuman} }
+
+func (e *Engine) decide(ctx context.Context, st *inbound, in Inbound, text string) decision {
+	d := decision{turn: Turn{MessageID: st.msg.ID, At: st.msg.At, Stage: st.customer.Stage}}
+	conv := st.conv
+	if conv.State == StateWaiting || conv.State == StateAgent {
+		if in.Choice == ChoiceCancel && conv.State == StateWaiting {
+			d.cancel = true
+			d.turn.Outcome = TurnAnswered
+			d.replies = append(d.replies, e.botMsg(e.texts.Cancelled))
+			return d
+		}
+		d.turn.Outcome = TurnQueued
+		d.keepFlow = true
+		return d
+	}
+	if in.Choice == ChoiceHuman {
+		d.turn.Outcome, d.turn.Intent, d.turn.Confidence = TurnHandoff, ChoiceHuman, 1
+		d.escalate = "customer_request"
+		d.replies = append(d.replies, e.botMsg(e.texts.Handoff))
+		return d
+	}
+	k := e.knowledge.Load()
+	if k == nil || k.Classifier == nil {
+		d.turn.Outcome = TurnUnknown
+		d.miss = true
+		d.replies = append(d.replies, e.botMsg(e.texts.DontKnow, e.humanChoice()))
+		return d
+	}
+	var pred Prediction
+	if t, ok := k.Topics[in.Choice]; ok && in.Choice != "" {
+		pred = Prediction{Intent: t.ID, Confidence: 1, Verdict: Confident, Alternatives: []Scored{{t.ID, 1}}, Language: "en"}
+	} else {
+		p, err := k.Classifier.Classify(ctx, text)
+		if err != nil {
+			e.log.Error("classify", "conversation", conv.ID, "err", err)
+			pred = Prediction{Verdict: Unknown}
+		} else {
+			pred = p
+		}
+	}
+	d.turn.Intent, d.turn.Confidence = pred.Intent, pred.Confidence
+
+	// A flow in progress gets the message unless the customer clearly
+	// changed topic.
+	if conv.Flow != nil {
+		changed := pred.Verdict == Confident && k.Topics[pred.Intent].Action != conv.Flow.Name &&
+			len(pred.Entities.OrderNumbers)+len(pred.Entities.Emails)+len(pred.Entities.Postcodes) == 0
+		if f := e.flow(conv.Flow.Name); f != nil && !changed {
+			return e.runFlow(ctx, f, st, text, pred, conv.Flow, d)
+		}
+	}
+
+	if pred.Language != "" && pred.Language != "en" {
+		d.turn.Outcome = TurnForeign
+		d.replies = append(d.replies, e.botMsg(e.texts.Foreign, e.humanChoice()))
+		return d
+	}
+	switch pred.Verdict {
+	case Confident:
+		t, ok := k.Topics[pred.Intent]
+		if !ok {
+			break
+		}
+		d.topic = &t
+		if f := e.flow(t.Action); f != nil && t.Action != ActionHandoff {
+			return e.runFlow(ctx, f, st, text, pred, nil, d)
+		}
+		if t.Action == ActionHandoff {
+			d.turn.Outcome = TurnHandoff
+			d.escalate = "customer_request"
+			d.replies = append(d.replies, e.botMsg(e.texts.Handoff))
+			return d
+		}
+		d.turn.Outcome = TurnAnswered
+		if t.Answer != "" {
+			d.replies = append(d.replies, e.botMsg(t.Answer))
+		}
+		if t.Human {
+			d.turn.Outcome = TurnHandoff
+			d.escalate = "topic_needs_human"
+			d.replies = append(d.replies, e.botMsg(e.texts.Handoff))
+		}
+		return d
+	case Unsure:
+		var choices []Choice
+		for _, a := range pred.Alternatives {
+			if t, ok := k.Topics[a.Intent]; ok && len(choices) < 3 {
+				choices = append(choices, Choice{Label: t.Label(), Value: t.ID})
+			}
+		}
+		if len(choices) > 0 {
+			d.turn.Outcome = TurnClarified
+			d.miss = true
+			d.replies = append(d.replies, e.botMsg(e.texts.Clarify, append(choices, e.humanChoice())...))
+			return d
+		}
+	}
+	d.turn.Outcome = TurnUnknown
+	d.miss = true
+	d.replies = append(d.replies, e.botMsg(e.texts.DontKnow, e.humanChoice()))
+	return d
+}
+
+func (e *Engine) runFlow(ctx context.Context, f Flow, st *inbound, text string, pred Prediction, state *FlowState, d decision) decision {
+	r, err := f.Step(ctx, FlowRequest{Conversation: st.conv, Customer: st.customer, Text: text, Prediction: pred, State: state})
+	if err != nil {
+		e.log.Error("flow step", "conversation", st.conv.ID, "err", err)
+		d.turn.Outcome = TurnUnknown
+		d.replies = append(d.replies, e.botMsg(ErrorMessage(err), e.humanChoice()))
+		return d
+	}
+	d.turn.Outcome = TurnFlow
+	d.flow = r.State
+	for _, m := range r.Messages {
+		if m.Role == "" {
+			m.Role = RoleBot
+		}
+		d.replies = append(d.replies, m)
+	}
+	if r.Escalate != "" {
+		d.escalate = r.Escalate
+		d.turn.Outcome = TurnHandoff
+		d.replies = append(d.replies, e.botMsg(e.texts.Handoff))
+	}
+	d.stage, d.reason, d.evidence, d.order = r.Stage, r.StageReason, r.Evidence, r.OrderNumber
+	return d
+}
+
+// outcome is what the second transaction of Handle stored.
+type outcome struct {
+	conv       Conversation
+	contact    Contact
+	replies    []Message
+	transition *Transition
+}
+
+func (e *Engine) recordOutcome(tx Tx, st *inbound, d decision, now time.Time, out *outcome) error {
+	conv, err := GetConversation(tx, st.conv.ID)
+	if err != nil {
+		return err
+	}
+	cust, err := GetCustomer(tx, st.customer.ID)
+	if err != nil {
+		return err
+	}
+	contact, err := GetContact(tx, st.contact.ID)
+	if err != nil {
+		return err
+	}
+	replies := d.replies
+	// An agent may have taken the conversation while the bot was thinking:
+	// the bot then stays quiet.
+	if conv.State != st.conv.State && d.turn.Outcome != TurnQueued {
+		replies = nil
+		d.turn.Outcome, d.escalate, d.cancel = TurnQueued, "", false
+	}
+	if d.topic != nil {
+		e.cfg.Journey.AfterTopic(&cust, *d.topic, now)
+	}
+	if d.stage.Valid() && (d.stage.Rank() > cust.Stage.Rank() || cust.Stage == StageLapsed) {
+		cust.MoveTo(d.stage, now, d.reason, d.evidence)
+	}
+	if d.order != "" {
+		contact.OrderNumber = d.order
+	}
+	if !d.keepFlow {
+		conv.Flow = d.flow
+	}
+	if d.miss {
+		conv.Misses++
+	} else if d.turn.Outcome != TurnQueued {
+		conv.Misses = 0
+	}
+	d.turn.Stage = cust.Stage
+	contact.Turns = append(contact.Turns, d.turn)
+	contact.LastActivityAt = now
+
+	if d.escalate != "" {
+		t := e.escalate(&conv, &contact, cust.Stage, d.escalate, "bot", now)
+		if err := AppendTransition(tx, t); err != nil {
+			return err
+		}
+		out.transition = &t
+	}
+	if d.cancel {
+		t := Transition{ConversationID: conv.ID, From: conv.State, To: StateBot, At: now, By: "customer", Reason: "customer left the queue", Stage: cust.Stage}
+		conv.State = StateBot
+		contact.EscalatedAt, contact.EscalationTrigger, contact.Outcome = time.Time{}, "", OutcomeOpen
+		if err := AppendTransition(tx, t); err != nil {
+			return err
+		}
+		out.transition = &t
+	}
+	for i := range replies {
+		r := replies[i]
+		r.ID, r.At = NewID(now), now
+		if err := AppendMessage(tx, &conv, &r); err != nil {
+			return err
+		}
+		out.replies = append(out.replies, r)
+	}
+	conv.UpdatedAt = now
+	if err := PutConversation(tx, &conv); err != nil {
+		return err
+	}
+	if err := PutCustomer(tx, &cust); err != nil {
+		return err
+	}
+	if err := PutContact(tx, &contact); err != nil {
+		return err
+	}
+	out.conv, out.contact = conv, contact
+	return nil
+}
+
+// escalate moves conv to waiting for a person and stamps the contact. It
+// returns the transition for the caller to store.
+func (e *Engine) escalate(conv *Conversation, contact *Contact, stage Stage, trigger, by string, now time.Time) Transition {
+	t := Transition{ConversationID: conv.ID, From: conv.State, To: StateWaiting, At: now, By: by, Reason: trigger, Stage: stage}
+	conv.State, conv.Flow, conv.Misses = StateWaiting, nil, 0
+	if contact.EscalatedAt.IsZero() {
+		contact.EscalatedAt, contact.EscalationTrigger = now, trigger
+	}
+	contact.Outcome = OutcomeWaiting
+	return t
+}
+
+// History returns the conversation for a channel user and thread with its
+// newest messages (at most limit, oldest first; limit <= 0 means 200), or a
+// zero Conversation when there is none yet. Notes are left out: this is the
+// customer's view.
+func (e *Engine) History(ctx context.Context, ch Channel, userID, thread string, limit int) (Conversation, []Message, error) {
+	if limit <= 0 {
+		limit = 200
+	}
+	var conv Conversation
+	var msgs []Message
+	err := e.store.View(ctx, func(tx Tx) error {
+		c, ok, err := ConversationByKey(tx, ch, userID, thread)
+		if err != nil || !ok {
+			return err
+		}
+		conv = c
+		all, err := LastMessages(tx, c.ID, limit)
+		if err != nil {
+			return err
+		}
+		msgs = msgs[:0]
+		for _, m := range all {
+			if m.Role != RoleNote {
+				msgs = append(msgs, m)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Conversation{}, nil, fmt.Errorf("bot: history: %w", err)
+	}
+	return conv, msgs, nil
+}
+
+// IsUserError reports whether err is an *Error meant for the customer.
+func IsUserError(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code != ECodeInternal
+}
+
+// keyedMutex serialises work per key (one conversation's messages are
+// handled in order) without a global lock.
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[string]*keyedEntry
+}
+
+type keyedEntry struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyedEntry{}
+	}
+	en := k.m[key]
+	if en == nil {
+		en = &keyedEntry{}
+		k.m[key] = en
+	}
+	en.refs++
+	k.mu.Unlock()
+	en.mu.Lock()
+	return func() {
+		en.mu.Unlock()
+		k.mu.Lock()
+		en.refs--
+		if en.refs == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+}
