@@ -64,6 +64,9 @@ type Texts struct {
 	Foreign     string // default: "Sorry, I can only answer in English..."
 	HumanChoice string // default: "Talk to a person"
 	Cancelled   string // default: "OK, you're back with the bot..."
+	Offline     string // default: "Our team is offline right now..."
+	NoAgents    string // default: "No one from our team is available right now..."
+	LeaveQueue  string // default: "Back to the bot"
 }
 
 func (t Texts) withDefaults() Texts {
@@ -79,6 +82,9 @@ func (t Texts) withDefaults() Texts {
 	def(&t.Foreign, "Sorry, I can only answer in English for now. Would you like a person to help you?")
 	def(&t.HumanChoice, "Talk to a person")
 	def(&t.Cancelled, "OK, you're back with the bot. Ask me anything.")
+	def(&t.Offline, "Our team is offline right now. Leave your message and your email address here and we'll get back to you as soon as we're open.")
+	def(&t.NoAgents, "No one from our team is available right now. Leave your message and your email address here and we'll get back to you soon.")
+	def(&t.LeaveQueue, "Back to the bot")
 	return t
 }
 
@@ -99,6 +105,8 @@ type Config struct {
 	Journey JourneyRules
 	// Texts are the bot's own replies. Default: English.
 	Texts Texts
+	// Handoff tunes escalation to people. Default: HandoffConfig{}.
+	Handoff HandoffConfig
 }
 
 // Event is something that happened to a conversation, published to
@@ -182,10 +190,11 @@ type Engine struct {
 	texts     Texts
 	knowledge atomic.Pointer[Knowledge]
 
-	mu      sync.RWMutex
-	senders map[Channel]Sender
-	flows   map[string]Flow
-	subs    []func(Event)
+	mu       sync.RWMutex
+	senders  map[Channel]Sender
+	flows    map[string]Flow
+	subs     []func(Event)
+	presence Presence
 
 	locks keyedMutex
 }
@@ -350,6 +359,15 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) (Receipt, error) {
 			e.log.Warn("deliver reply", "conversation", out.conv.ID, "channel", out.conv.Channel, "err", err)
 		}
 	}
+	if out.transition != nil {
+		// Entering the queue tells this customer their place; leaving it
+		// moves everyone behind them up.
+		if out.transition.To == StateWaiting {
+			e.tellPosition(ctx, out.conv)
+		} else {
+			e.notifyQueue(ctx)
+		}
+	}
 	return rc, nil
 }
 
@@ -397,6 +415,9 @@ func (e *Engine) recordInbound(tx Tx, in Inbound, text string, now time.Time, st
 		}
 		conv.State, conv.AgentID, conv.Misses, conv.Flow = StateBot, "", 0, nil
 		st.resumed = true
+		if err := syncHandoffIndex(tx, &conv); err != nil {
+			return err
+		}
 	}
 
 	var contact Contact
@@ -454,6 +475,7 @@ type decision struct {
 	evidence string
 	order    string
 	miss     bool
+	email    string // an address a waiting customer left us
 }
 
 func (e *Engine) botMsg(text string, choices ...Choice) Message {
@@ -462,7 +484,62 @@ func (e *Engine) botMsg(text string, choices ...Choice) Message {
 
 func (e *Engine) humanChoice() Choice { return Choice{Label: e.texts.HumanChoice, Value: ChoiceHuman} }
 
+// decide chooses the reply, then applies the escalation triggers that
+// depend on the conversation so far.
 func (e *Engine) decide(ctx context.Context, st *inbound, in Inbound, text string) decision {
+	d := e.answer(ctx, st, in, text)
+	if d.escalate != "" || d.turn.Outcome == TurnQueued || d.cancel {
+		return e.handoffReplies(d)
+	}
+	stage := st.customer.Stage
+	switch {
+	case e.cfg.Handoff.frustrated(text):
+		d.escalate = "frustration"
+	case d.turn.Outcome == TurnAnswered && repeatedIntent(&st.contact, d.turn.Intent):
+		d.escalate = "repeated_question"
+	case d.miss && st.conv.Misses+1 >= e.cfg.Handoff.maxMisses(stage):
+		d.escalate = "repeated_misses"
+		d.replies = nil
+	}
+	if d.escalate != "" {
+		d.turn.Outcome = TurnHandoff
+		d.flow = nil
+	}
+	return e.handoffReplies(d)
+}
+
+// handoffReplies ends an escalating reply with the right words: a person is
+// coming, or (outside hours, nobody online) leave a message.
+func (e *Engine) handoffReplies(d decision) decision {
+	if d.escalate == "" {
+		return d
+	}
+	kept := d.replies[:0]
+	for _, r := range d.replies {
+		if r.Text != e.texts.Handoff {
+			kept = append(kept, r)
+		}
+	}
+	d.replies = kept
+	text := e.texts.Handoff
+	if ok, why := e.agentsAvailable(e.cfg.Now()); !ok {
+		text = e.texts.NoAgents
+		if why == "closed" {
+			text = e.texts.Offline
+		}
+	}
+	d.replies = append(d.replies, e.botMsg(text, Choice{Label: e.texts.LeaveQueue, Value: ChoiceCancel}))
+	return d
+}
+
+// repeatedIntent reports whether the customer asks again what the bot just
+// answered: the answer did not help.
+func repeatedIntent(c *Contact, intent string) bool {
+	n := len(c.Turns)
+	return intent != "" && n > 0 && c.Turns[n-1].Intent == intent && c.Turns[n-1].Outcome == TurnAnswered
+}
+
+func (e *Engine) answer(ctx context.Context, st *inbound, in Inbound, text string) decision {
 	d := decision{turn: Turn{MessageID: st.msg.ID, At: st.msg.At, Stage: st.customer.Stage}}
 	conv := st.conv
 	if conv.State == StateWaiting || conv.State == StateAgent {
@@ -474,6 +551,7 @@ func (e *Engine) decide(ctx context.Context, st *inbound, in Inbound, text strin
 		}
 		d.turn.Outcome = TurnQueued
 		d.keepFlow = true
+		d.email = findEmail(text)
 		return d
 	}
 	if in.Choice == ChoiceHuman {
@@ -626,6 +704,9 @@ func (e *Engine) recordOutcome(tx Tx, st *inbound, d decision, now time.Time, ou
 	if d.order != "" {
 		contact.OrderNumber = d.order
 	}
+	if d.email != "" && cust.Profile.Email == "" {
+		cust.Profile.Email = d.email
+	}
 	if !d.keepFlow {
 		conv.Flow = d.flow
 	}
@@ -663,6 +744,9 @@ func (e *Engine) recordOutcome(tx Tx, st *inbound, d decision, now time.Time, ou
 		out.replies = append(out.replies, r)
 	}
 	conv.UpdatedAt = now
+	if err := syncHandoffIndex(tx, &conv); err != nil {
+		return err
+	}
 	if err := PutConversation(tx, &conv); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -368,12 +369,21 @@ func TestHandle_ResolvedConversationReturnsToBot(t *testing.T) {
 
 func TestHandle_ConcurrentMessagesOfOneConversationAreOrdered(t *testing.T) {
 	h := newHarness(t)
+	// Distinct topics, so no message looks like a repeated question.
+	var many []bot.Topic
+	cls := &bottest.Classifier{Script: map[string]bot.Prediction{}}
+	for i := 0; i < 20; i++ {
+		id := fmt.Sprintf("t%d", i)
+		many = append(many, bot.Topic{ID: id, Stage: bot.StageAwareness, Answer: "answer " + id})
+		cls.Script["q"+id] = confident(id)
+	}
+	h.engine.SetKnowledge(bot.NewKnowledge(many, cls))
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := h.engine.Handle(context.Background(), bot.Inbound{Channel: bot.ChannelWeb, UserID: "v:1", Text: "who are you"}); err != nil {
+			if _, err := h.engine.Handle(context.Background(), bot.Inbound{Channel: bot.ChannelWeb, UserID: "v:1", Text: fmt.Sprintf("qt%d", i)}); err != nil {
 				t.Error(err)
 			}
 		}()

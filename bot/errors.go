@@ -8,17 +8,17 @@ import (
 // Error codes a customer or API client may see. They are stable: clients
 // branch on them.
 const (
-	ECodeInvalid      = "invalid"       // malformed request
-	ECodeEmpty        = "empty"         // a message with no text
-	ECodeTooLarge     = "too_large"     // over the size limit
-	ECodeInvalidUTF8  = "invalid_utf8"  // text is not valid UTF-8
-	ECodeRateLimited  = "rate_limited"  // too many messages too fast
-	ECodeUnauthorized = "unauthorized"  // missing or bad credentials
-	ECodeForbidden    = "forbidden"     // authenticated but not allowed
-	ECodeNotFound     = "not_found"     // no such record
-	ECodeConflict     = "conflict"      // the state changed (e.g. already claimed)
-	ECodeUnavailable  = "unavailable"   // a dependency is down
-	ECodeInternal     = "internal"      // anything else; details stay in logs
+	ECodeInvalid      = "invalid"      // malformed request
+	ECodeEmpty        = "empty"        // a message with no text
+	ECodeTooLarge     = "too_large"    // over the size limit
+	ECodeInvalidUTF8  = "invalid_utf8" // text is not valid UTF-8
+	ECodeRateLimited  = "rate_limited" // too many messages too fast
+	ECodeUnauthorized = "unauthorized" // missing or bad credentials
+	ECodeForbidden    = "forbidden"    // authenticated but not allowed
+	ECodeNotFound     = "not_found"    // no such record
+	ECodeConflict     = "conflict"     // the state changed (e.g. already claimed)
+	ECodeUnavailable  = "unavailable"  // a dependency is down
+	ECodeInternal     = "internal"     // anything else; details stay in logs
 )
 
 // Error is the one error type whose message may be shown to a customer or an

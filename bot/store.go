@@ -21,6 +21,7 @@ const (
 	BucketContacts      = "contacts"      // contact id -> Contact (ids sort by time)
 	BucketTransitions   = "transitions"   // conversation id/seq -> Transition
 	BucketMeta          = "meta"          // misc counters and settings
+	BucketHandoffs      = "handoffs"      // conversation id -> state while waiting or with an agent
 )
 
 // Tx is one storage transaction. Values are encoded by the store (JSON);

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -36,4 +37,11 @@ func CleanText(s string, maxBytes int) (string, error) {
 		return "", Errorf(ECodeEmpty, "Your message is empty.")
 	}
 	return s, nil
+}
+
+var emailRE = regexp.MustCompile(`(?i)[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}`)
+
+// findEmail returns the first email address in s, lower-cased, or "".
+func findEmail(s string) string {
+	return strings.ToLower(emailRE.FindString(s))
 }
