@@ -47,11 +47,28 @@ type Config struct {
 	Web web.Config
 }
 
+// plugin wires one optional part of the product (a channel, the agent
+// console, order sources) into Main. Each lives in its own file of this
+// package and appends itself to plugins from an init function, so parts
+// can be added without touching Open.
+type plugin struct {
+	name string
+	// open starts the part; routes go on mux. The returned close (may be
+	// nil) is called on shutdown before the store closes, in reverse order.
+	open func(ctx context.Context, m *Main, mux *http.ServeMux) (close func(context.Context) error, err error)
+}
+
+// plugins are opened in order of registration (file name order).
+var plugins []plugin
+
 // Main is a running Frontdesk: store, engine, channels and HTTP server.
 // Tests start it on ":0" with a temp data directory.
 type Main struct {
 	Config Config
 	Logger *slog.Logger
+	// Getenv reads plugin settings (tokens, secrets). Default os.Getenv;
+	// tests replace it.
+	Getenv func(string) string
 
 	DB     *store.DB
 	Engine *bot.Engine
@@ -62,6 +79,7 @@ type Main struct {
 	watcher *faq.Watcher
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	closers []func(context.Context) error
 }
 
 // NewMain returns a Main with cfg's defaults filled in.
@@ -78,7 +96,7 @@ func NewMain(cfg Config, logger *slog.Logger) *Main {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Main{Config: cfg, Logger: logger}
+	return &Main{Config: cfg, Logger: logger, Getenv: env}
 }
 
 // Open loads the FAQ, opens the store, starts the channels and begins
@@ -95,7 +113,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	log.Info("faq loaded", "source", src, "topics", len(topics))
 
-	m.DB, err = store.Open(store.Config{Path: filepath.Join(m.Config.DataDir, "frontdesk.db"), NoSync: m.Config.NoSync, Logger: log})
+	m.DB, err = store.Open(store.Config{
+		Path: filepath.Join(m.Config.DataDir, "frontdesk.db"), NoSync: m.Config.NoSync, Logger: log,
+		// A lone message waits at most this long for others to share its
+		// fsync; under load batches fill long before.
+		MaxBatchDelay: 2 * time.Millisecond,
+	})
 	if err != nil {
 		return err
 	}
@@ -121,6 +144,16 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", m.healthz)
 	mux.Handle("/", m.Web.Handler())
+	for _, p := range plugins {
+		closeFn, err := p.open(ctx, m, mux)
+		if err != nil {
+			m.closePlugins(context.Background())
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+		if closeFn != nil {
+			m.closers = append(m.closers, closeFn)
+		}
+	}
 
 	m.ln, err = net.Listen("tcp", m.Config.Addr)
 	if err != nil {
@@ -197,6 +230,7 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.Web != nil {
 		errs = append(errs, m.Web.Shutdown(ctx))
 	}
+	errs = append(errs, m.closePlugins(ctx))
 	if m.cancel != nil {
 		m.cancel()
 	}
@@ -204,6 +238,15 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
 	}
+	return errors.Join(errs...)
+}
+
+func (m *Main) closePlugins(ctx context.Context) error {
+	var errs []error
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		errs = append(errs, m.closers[i](ctx))
+	}
+	m.closers = nil
 	return errors.Join(errs...)
 }
 
