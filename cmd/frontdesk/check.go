@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/frontdesk-chat/frontdesk/bot"
+	"github.com/frontdesk-chat/frontdesk/faq"
 )
 
 // runCheck validates the FAQ without serving: it loads the file, reports
@@ -18,6 +20,14 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	topics, src, err := loadTopics(*path, explicit())
+	var verr *faq.ValidationError
+	if errors.As(err, &verr) {
+		// One "file:line: problem" per line, the form editors jump to.
+		for _, p := range verr.Problems {
+			fmt.Fprintln(stderr, p.String())
+		}
+		return fmt.Errorf("%s: %d problem(s)", src, len(verr.Problems))
+	}
 	if err != nil {
 		return err
 	}

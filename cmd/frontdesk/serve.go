@@ -200,9 +200,8 @@ func (m *Main) Reload() {
 		m.Logger.Info("faq reload skipped: serving the embedded faq")
 		return
 	}
-	if err := m.watcher.Reload(); err != nil {
-		m.Logger.Warn("faq reload failed", "path", m.Config.FAQPath, "err", err)
-	}
+	// The watcher logs a broken file itself and keeps the last good one.
+	_ = m.watcher.Reload()
 }
 
 // URL is the base URL the server listens on.
