@@ -103,6 +103,9 @@ type Config struct {
 	Timeout time.Duration
 	// Journey holds the stage rules. Default: JourneyRules{}.
 	Journey JourneyRules
+	// Surveys chooses the surveys offered when contacts close. Default:
+	// SurveyConfig{} (CSAT, CES and NPS on; see survey.go).
+	Surveys SurveyConfig
 	// Texts are the bot's own replies. Default: English.
 	Texts Texts
 	// Handoff tunes escalation to people. Default: HandoffConfig{}.
@@ -154,6 +157,14 @@ type Flow interface {
 	Step(ctx context.Context, req FlowRequest) (FlowReply, error)
 }
 
+// FlowKeeper is an optional ability of a Flow: keep a message that the
+// classifier confidently placed under another topic. The order flow keeps
+// complaints about the order it just told ("it never came"), so the person
+// they go to gets the order attached.
+type FlowKeeper interface {
+	Keeps(req FlowRequest) bool
+}
+
 // FlowRequest is one customer message for a flow.
 type FlowRequest struct {
 	Conversation Conversation
@@ -180,6 +191,9 @@ type FlowReply struct {
 	Evidence string
 	// OrderNumber is recorded on the contact once ownership is proven.
 	OrderNumber string
+	// PurchasedAt is when the order was placed, if known: the lapsed rule
+	// counts from the customer's newest purchase.
+	PurchasedAt time.Time
 }
 
 // Engine takes inbound messages from every channel to stored replies.
@@ -299,6 +313,7 @@ type inbound struct {
 	msg      Message
 	dup      bool
 	closed   *Contact // a previous contact closed by this message
+	prevText string   // the customer's previous message, for repeat detection
 	resumed  bool     // a resolved conversation went back to the bot
 }
 
@@ -317,6 +332,11 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) (Receipt, error) {
 	}
 	unlock := e.locks.lock(string(keyConvKey(in.Channel, in.UserID, in.Thread)))
 	defer unlock()
+	// A survey answer is a rating on the contact it was asked for, not a
+	// new question (survey.go).
+	if rc, ok, err := e.surveyAnswer(ctx, in, text); ok || err != nil {
+		return rc, err
+	}
 
 	now := e.cfg.Now()
 	var st inbound
@@ -378,7 +398,7 @@ func (e *Engine) recordInbound(tx Tx, in Inbound, text string, now time.Time, st
 		return err
 	}
 	if !ok {
-		cust = Customer{ID: NewID(now), Identities: []Identity{ident}, Stage: e.cfg.Journey.Start(), CreatedAt: now}
+		cust = Customer{ID: NewID(now), Identities: []Identity{ident}, Stage: e.journey().Start(), CreatedAt: now}
 	}
 	if in.Profile != nil {
 		p := *in.Profile
@@ -443,6 +463,9 @@ func (e *Engine) recordInbound(tx Tx, in Inbound, text string, now time.Time, st
 	}
 	contact.LastActivityAt = now
 
+	if st.prevText, err = lastCustomerText(tx, conv.ID); err != nil {
+		return err
+	}
 	msg := Message{ID: NewID(now), ClientID: in.ClientID, Role: RoleCustomer, Text: text, At: now}
 	if err := AppendMessage(tx, &conv, &msg); err != nil {
 		return err
@@ -476,6 +499,7 @@ type decision struct {
 	order    string
 	miss     bool
 	email    string // an address a waiting customer left us
+	bought   time.Time
 }
 
 func (e *Engine) botMsg(text string, choices ...Choice) Message {
@@ -493,11 +517,11 @@ func (e *Engine) decide(ctx context.Context, st *inbound, in Inbound, text strin
 	}
 	stage := st.customer.Stage
 	switch {
-	case e.cfg.Handoff.frustrated(text):
+	case e.handoff().frustrated(text):
 		d.escalate = "frustration"
-	case d.turn.Outcome == TurnAnswered && repeatedIntent(&st.contact, d.turn.Intent):
+	case d.turn.Outcome == TurnAnswered && repeatedIntent(&st.contact, d.turn.Intent) && similar(st.prevText, text):
 		d.escalate = "repeated_question"
-	case d.miss && st.conv.Misses+1 >= e.cfg.Handoff.maxMisses(stage):
+	case d.miss && st.conv.Misses+1 >= e.handoff().maxMisses(stage):
 		d.escalate = "repeated_misses"
 		d.replies = nil
 	}
@@ -533,7 +557,7 @@ func (e *Engine) handoffReplies(d decision) decision {
 }
 
 // repeatedIntent reports whether the customer asks again what the bot just
-// answered: the answer did not help.
+// answered: with similar words (see similar), the answer did not help.
 func repeatedIntent(c *Contact, intent string) bool {
 	n := len(c.Turns)
 	return intent != "" && n > 0 && c.Turns[n-1].Intent == intent && c.Turns[n-1].Outcome == TurnAnswered
@@ -586,7 +610,7 @@ func (e *Engine) answer(ctx context.Context, st *inbound, in Inbound, text strin
 	if conv.Flow != nil {
 		changed := pred.Verdict == Confident && k.Topics[pred.Intent].Action != conv.Flow.Name &&
 			len(pred.Entities.OrderNumbers)+len(pred.Entities.Emails)+len(pred.Entities.Postcodes) == 0
-		if f := e.flow(conv.Flow.Name); f != nil && !changed {
+		if f := e.flow(conv.Flow.Name); f != nil && (!changed || keeps(f, st, text, pred, conv.Flow)) {
 			return e.runFlow(ctx, f, st, text, pred, conv.Flow, d)
 		}
 	}
@@ -642,6 +666,13 @@ func (e *Engine) answer(ctx context.Context, st *inbound, in Inbound, text strin
 	return d
 }
 
+// keeps asks a flow that implements FlowKeeper whether it keeps a message
+// the classifier placed under another topic.
+func keeps(f Flow, st *inbound, text string, pred Prediction, state *FlowState) bool {
+	k, ok := f.(FlowKeeper)
+	return ok && k.Keeps(FlowRequest{Conversation: st.conv, Customer: st.customer, Text: text, Prediction: pred, State: state})
+}
+
 func (e *Engine) runFlow(ctx context.Context, f Flow, st *inbound, text string, pred Prediction, state *FlowState, d decision) decision {
 	r, err := f.Step(ctx, FlowRequest{Conversation: st.conv, Customer: st.customer, Text: text, Prediction: pred, State: state})
 	if err != nil {
@@ -663,7 +694,7 @@ func (e *Engine) runFlow(ctx context.Context, f Flow, st *inbound, text string, 
 		d.turn.Outcome = TurnHandoff
 		d.replies = append(d.replies, e.botMsg(e.texts.Handoff))
 	}
-	d.stage, d.reason, d.evidence, d.order = r.Stage, r.StageReason, r.Evidence, r.OrderNumber
+	d.stage, d.reason, d.evidence, d.order, d.bought = r.Stage, r.StageReason, r.Evidence, r.OrderNumber, r.PurchasedAt
 	return d
 }
 
@@ -696,11 +727,9 @@ func (e *Engine) recordOutcome(tx Tx, st *inbound, d decision, now time.Time, ou
 		d.turn.Outcome, d.escalate, d.cancel = TurnQueued, "", false
 	}
 	if d.topic != nil {
-		e.cfg.Journey.AfterTopic(&cust, *d.topic, now)
+		e.journey().AfterTopic(&cust, *d.topic, now)
 	}
-	if d.stage.Valid() && (d.stage.Rank() > cust.Stage.Rank() || cust.Stage == StageLapsed) {
-		cust.MoveTo(d.stage, now, d.reason, d.evidence)
-	}
+	e.journey().AfterOrder(&cust, d.stage, d.reason, d.evidence, d.bought, now)
 	if d.order != "" {
 		contact.OrderNumber = d.order
 	}

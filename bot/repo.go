@@ -197,3 +197,23 @@ func Contacts(ctx context.Context, s Store, fn func(Contact) bool) error {
 		})
 	})
 }
+
+// lastCustomerText returns the text of the conversation's newest customer
+// message, looking back over at most a few messages.
+func lastCustomerText(tx Tx, convID string) (string, error) {
+	var text string
+	seen := 0
+	err := tx.ScanReverse(BucketMessages, keyMessagePrefix(convID), func(_ []byte, decode func(any) error) (bool, error) {
+		var m Message
+		if err := decode(&m); err != nil {
+			return false, err
+		}
+		if m.Role == RoleCustomer {
+			text = m.Text
+			return false, nil
+		}
+		seen++
+		return seen < 8, nil
+	})
+	return text, err
+}

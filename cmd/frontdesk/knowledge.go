@@ -1,8 +1,11 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"io/fs"
+	"sync"
 
 	"github.com/frontdesk-chat/frontdesk"
 	"github.com/frontdesk-chat/frontdesk/bot"
@@ -25,11 +28,26 @@ func loadTopics(path string, explicit bool) ([]bot.Topic, string, error) {
 	return nil, path, err
 }
 
+// trained remembers the router trained for each set of topics, so a
+// reload that changes nothing the router sees (and every test server in a
+// process) reuses it instead of training again: training takes seconds.
+var trained sync.Map // topics hash -> *bot.Knowledge
+
 // buildKnowledge trains the intent router on topics.
 func buildKnowledge(topics []bot.Topic) (*bot.Knowledge, error) {
+	raw, err := json.Marshal(topics)
+	if err != nil {
+		return nil, err
+	}
+	key := sha256.Sum256(raw)
+	if k, ok := trained.Load(key); ok {
+		return k.(*bot.Knowledge), nil
+	}
 	r, err := intents.New(topics, intents.Config{})
 	if err != nil {
 		return nil, err
 	}
-	return bot.NewKnowledge(topics, r), nil
+	k := bot.NewKnowledge(topics, r)
+	trained.Store(key, k)
+	return k, nil
 }
