@@ -46,6 +46,10 @@ type Customer struct {
 	UpdatedAt    time.Time     `json:"updated_at"`
 	// LastContactAt is when the customer last wrote on any channel.
 	LastContactAt time.Time `json:"last_contact_at"`
+	// LastPurchaseAt is when the customer last bought, as order data tells
+	// (FlowReply.PurchasedAt, Engine.RecordOrder); zero when unknown. The
+	// lapsed rule reads it (JourneyRules.LastPurchase).
+	LastPurchaseAt time.Time `json:"last_purchase_at,omitzero"`
 }
 
 // StageChange is one move of a customer between journey stages.

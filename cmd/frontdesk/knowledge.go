@@ -31,7 +31,14 @@ func loadTopics(path string, explicit bool) ([]bot.Topic, string, error) {
 // trained remembers the router trained for each set of topics, so a
 // reload that changes nothing the router sees (and every test server in a
 // process) reuses it instead of training again: training takes seconds.
-var trained sync.Map // topics hash -> *bot.Knowledge
+var trained struct {
+	sync.Mutex
+	m map[[32]byte]*bot.Knowledge
+}
+
+// maxTrained bounds the cache: a long-running server whose FAQ is edited
+// often keeps only the last few routers.
+const maxTrained = 4
 
 // buildKnowledge trains the intent router on topics.
 func buildKnowledge(topics []bot.Topic) (*bot.Knowledge, error) {
@@ -40,14 +47,22 @@ func buildKnowledge(topics []bot.Topic) (*bot.Knowledge, error) {
 		return nil, err
 	}
 	key := sha256.Sum256(raw)
-	if k, ok := trained.Load(key); ok {
-		return k.(*bot.Knowledge), nil
+	trained.Lock()
+	k, ok := trained.m[key]
+	trained.Unlock()
+	if ok {
+		return k, nil
 	}
 	r, err := intents.New(topics, intents.Config{})
 	if err != nil {
 		return nil, err
 	}
-	k := bot.NewKnowledge(topics, r)
-	trained.Store(key, k)
+	k = bot.NewKnowledge(topics, r)
+	trained.Lock()
+	if trained.m == nil || len(trained.m) >= maxTrained {
+		trained.m = map[[32]byte]*bot.Knowledge{}
+	}
+	trained.m[key] = k
+	trained.Unlock()
 	return k, nil
 }
