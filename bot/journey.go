@@ -86,11 +86,19 @@ func (r JourneyRules) AfterOrder(c *Customer, stage Stage, reason, evidence stri
 	if !purchasedAt.IsZero() && purchasedAt.After(c.LastPurchaseAt) {
 		c.LastPurchaseAt = purchasedAt
 	}
-	if !stage.Valid() || stage == StageLapsed || stage.Rank() < StagePurchase.Rank() {
-		return false
-	}
 	if reason == "" {
 		reason = "order"
+	}
+	// The newest purchase we know of is long ago: an ex-customer, a
+	// prospect again, whatever stage the order itself implies.
+	if !c.LastPurchaseAt.IsZero() && now.Sub(c.LastPurchaseAt) >= r.lapsedAfter() {
+		if c.Stage == StageLapsed {
+			return false
+		}
+		return c.MoveTo(StageLapsed, now, reason, evidence)
+	}
+	if !stage.Valid() || stage == StageLapsed || stage.Rank() < StagePurchase.Rank() {
+		return false
 	}
 	if c.Stage == StageLapsed {
 		if !purchasedAt.IsZero() && now.Sub(purchasedAt) >= r.lapsedAfter() {
@@ -138,7 +146,12 @@ func IsBuyer(s Stage) bool { return s.Rank() >= StagePurchase.Rank() }
 // time they moved from a prospect stage into a buyer stage. Zero when they
 // never bought.
 func (r JourneyRules) LastPurchase(c *Customer) time.Time {
-	last := c.LastPurchaseAt
+	if !c.LastPurchaseAt.IsZero() {
+		// Order dates beat stage changes: proving an old order today is
+		// not a purchase today.
+		return c.LastPurchaseAt
+	}
+	var last time.Time
 	for _, h := range c.StageHistory {
 		if IsBuyer(h.To) && !IsBuyer(h.From) && h.At.After(last) {
 			last = h.At

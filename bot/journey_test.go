@@ -66,6 +66,8 @@ func TestJourneyRules_Order(t *testing.T) {
 		{"lapsed with a new order returns", bot.StageLapsed, bot.StagePostPurchase, t0.Add(-day(3)), bot.StagePostPurchase},
 		{"lapsed tracking an old order stays lapsed", bot.StageLapsed, bot.StagePostPurchase, t0.Add(-day(400)), bot.StageLapsed},
 		{"a pre-purchase stage is no order evidence", bot.StageAwareness, bot.StageConsideration, time.Time{}, bot.StageAwareness},
+		{"a newcomer proving only an old order is an ex-customer", bot.StageAwareness, bot.StagePostPurchase, t0.Add(-day(240)), bot.StageLapsed},
+		{"a loyal customer whose newest order is old lapses", bot.StageLoyalty, bot.StageLoyalty, t0.Add(-day(365)), bot.StageLapsed},
 		{"invalid stages are ignored", bot.StageAwareness, bot.Stage("bogus"), time.Time{}, bot.StageAwareness},
 	}
 	for _, tt := range tests {
