@@ -89,9 +89,11 @@ func (r JourneyRules) AfterOrder(c *Customer, stage Stage, reason, evidence stri
 	if reason == "" {
 		reason = "order"
 	}
-	// The newest purchase we know of is long ago: an ex-customer, a
-	// prospect again, whatever stage the order itself implies.
-	if !c.LastPurchaseAt.IsZero() && now.Sub(c.LastPurchaseAt) >= r.lapsedAfter() {
+	// This order is evidence, and the newest purchase we know of is long
+	// ago: an ex-customer, a prospect again, whatever stage the order
+	// itself implies. (Without an order date this call only moves forward;
+	// the lapsed sweep handles time passing.)
+	if !purchasedAt.IsZero() && now.Sub(c.LastPurchaseAt) >= r.lapsedAfter() {
 		if c.Stage == StageLapsed {
 			return false
 		}
