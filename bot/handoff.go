@@ -100,9 +100,10 @@ func (h HandoffConfig) frustrated(text string) bool {
 	if words == nil {
 		words = DefaultFrustration
 	}
-	lower := " " + strings.ToLower(text) + " "
+	// Whole words only: "scam" must not match "scampi".
+	padded := " " + wordsOnly(text) + " "
 	for _, w := range words {
-		if strings.Contains(lower, w) {
+		if strings.Contains(padded, " "+wordsOnly(w)+" ") {
 			return true
 		}
 	}
@@ -172,7 +173,7 @@ func (e *Engine) SetPresence(p Presence) {
 
 // agentsAvailable reports whether someone can answer now, and if not, why.
 func (e *Engine) agentsAvailable(now time.Time) (bool, string) {
-	if !e.cfg.Handoff.Hours.IsOpen(now) {
+	if !e.handoff().Hours.IsOpen(now) {
 		return false, "closed"
 	}
 	e.mu.RLock()
@@ -261,11 +262,12 @@ func (e *Engine) estimate(position int) time.Duration {
 	}
 	agents := 1
 	e.mu.RLock()
-	if e.presence != nil && e.presence.OnlineAgents() > 1 {
-		agents = e.presence.OnlineAgents()
-	}
+	p := e.presence
 	e.mu.RUnlock()
-	return time.Duration((position+agents-1)/agents) * e.cfg.Handoff.avgHandle()
+	if p != nil {
+		agents = max(agents, p.OnlineAgents())
+	}
+	return time.Duration((position+agents-1)/agents) * e.handoff().avgHandle()
 }
 
 // queueText tells a waiting customer where they stand.
@@ -308,6 +310,11 @@ func (e *Engine) tellPosition(ctx context.Context, conv Conversation) {
 	}
 	m := Message{Role: RoleSystem, Text: e.queueText(pos, wait), At: e.cfg.Now(), ConversationID: conv.ID,
 		Data: map[string]string{"kind": "queue", "position": fmt.Sprint(pos), "wait_seconds": fmt.Sprint(int(wait.Seconds()))}}
+	if ok, why := e.agentsAvailable(e.cfg.Now()); !ok {
+		// Nobody will answer soon: a wait estimate would be a false promise.
+		m.Text = offlineQueueText(pos)
+		m.Data = map[string]string{"kind": "queue", "position": fmt.Sprint(pos), "unavailable": why}
+	}
 	if err := e.Deliver(ctx, conv, m); err != nil {
 		e.log.Debug("queue position not delivered", "conversation", conv.ID, "err", err)
 	}

@@ -73,3 +73,11 @@ func wordSet(s string) map[string]bool {
 	}
 	return out
 }
+
+// wordsOnly lower-cases s and reduces it to its words separated by single
+// spaces, so phrases can be matched on word boundaries.
+func wordsOnly(s string) string {
+	return strings.Join(strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\''
+	}), " ")
+}
