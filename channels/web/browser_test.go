@@ -1,13 +1,10 @@
 package web
 
 import (
-	"context"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -21,32 +18,6 @@ const (
 	desktopScreenshot = "/tmp/frontdesk-widget-desktop.png"
 )
 
-// MustPoll waits until the JavaScript expression is truthy.
-func MustPoll(tb testing.TB, ctx context.Context, what, expr string) {
-	tb.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-		tb.Fatalf("waiting for %s: %v", what, err)
-	}
-}
-
-// MustEval evaluates a JavaScript expression.
-func MustEval[T any](tb testing.TB, ctx context.Context, expr string) T {
-	tb.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		tb.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
-}
-
-// MustDo runs browser actions.
-func MustDo(tb testing.TB, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
-	tb.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		tb.Fatalf("%s: %v", what, err)
-	}
-}
-
 // botSays is a JavaScript expression counting bot messages containing text.
 func botSays(text string) string {
 	return `[...document.querySelectorAll('.frontdesk-msg-bot')].filter(e => e.textContent.includes(` + strconv.Quote(text) + `)).length`
@@ -56,77 +27,58 @@ func TestWidgetInBrowser(t *testing.T) {
 	env := MustServe(t, Config{IdentitySecret: testSecret})
 	ctx := browsertest.New(t)
 
-	// Collect console errors and exceptions (CSP violations show up here).
-	consoleCtx, stopConsole := context.WithCancel(ctx)
-	var (
-		mu       sync.Mutex
-		problems []string
-		wg       sync.WaitGroup
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for m, err := range chromedp.Console(consoleCtx) {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
-				mu.Lock()
-				problems = append(problems, string(m.Type)+": "+m.Text+" "+m.URL)
-				mu.Unlock()
-			}
-		}
-	}()
-	t.Cleanup(func() { stopConsole(); wg.Wait() })
+	// Console errors and exceptions (CSP violations show up here) fail
+	// the test.
+	console := browsertest.WatchConsole(ctx)
 
-	MustDo(t, ctx, "load the shop", chromedp.Navigate(env.http.URL+"/"), chromedp.WaitVisible(chromedp.ID("frontdesk-launcher")))
+	browsertest.Do(t, ctx, "load the shop", chromedp.Navigate(env.http.URL+"/"), chromedp.WaitVisible(chromedp.ID("frontdesk-launcher")))
 
 	t.Run("nothing is stored and nothing connects before the chat is opened", func(t *testing.T) {
-		if n := MustEval[int](t, ctx, `localStorage.length + sessionStorage.length`); n != 0 {
+		if n := browsertest.Eval[int](t, ctx, `localStorage.length + sessionStorage.length`); n != 0 {
 			t.Errorf("web storage has %d entries before opening", n)
 		}
 		cookies, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{})
-		if err != nil || len(cookies.Cookies) != 0 || MustEval[string](t, ctx, `document.cookie`) != "" {
+		if err != nil || len(cookies.Cookies) != 0 || browsertest.Eval[string](t, ctx, `document.cookie`) != "" {
 			t.Errorf("cookies = %+v (%v), want none", cookies.Cookies, err)
 		}
 		if c := env.srv.Stats().Connections; c != 0 {
 			t.Errorf("%d WebSocket connections before opening, want 0", c)
 		}
-		if MustEval[bool](t, ctx, `document.getElementById('frontdesk-panel').hidden`) != true {
+		if browsertest.Eval[bool](t, ctx, `document.getElementById('frontdesk-panel').hidden`) != true {
 			t.Error("the panel is open on load")
 		}
 	})
 
 	t.Run("a question gets the bot's answer", func(t *testing.T) {
-		MustDo(t, ctx, "open the chat",
+		browsertest.Do(t, ctx, "open the chat",
 			chromedp.Click(chromedp.ID("frontdesk-launcher")),
 			chromedp.WaitVisible(chromedp.ID("frontdesk-panel")),
 		)
-		if MustEval[string](t, ctx, `document.activeElement.id`) != "frontdesk-input" {
+		if browsertest.Eval[string](t, ctx, `document.activeElement.id`) != "frontdesk-input" {
 			t.Error("opening the chat did not focus the input")
 		}
-		MustDo(t, ctx, "ask",
+		browsertest.Do(t, ctx, "ask",
 			chromedp.SendKeys(chromedp.ID("frontdesk-input"), hoursQuestion),
 			chromedp.Click(chromedp.ID("frontdesk-send")),
 		)
-		MustPoll(t, ctx, "the answer", botSays(hoursAnswer)+` === 1`)
-		MustPoll(t, ctx, "the sent state", `[...document.querySelectorAll('.frontdesk-msg-customer .frontdesk-state')].some(e => e.textContent === 'Sent')`)
-		if v := MustEval[string](t, ctx, `document.getElementById('frontdesk-input').value`); v != "" {
+		browsertest.Poll(t, ctx, "the answer", botSays(hoursAnswer)+` === 1`)
+		browsertest.Poll(t, ctx, "the sent state", `[...document.querySelectorAll('.frontdesk-msg-customer .frontdesk-state')].some(e => e.textContent === 'Sent')`)
+		if v := browsertest.Eval[string](t, ctx, `document.getElementById('frontdesk-input').value`); v != "" {
 			t.Errorf("input still holds %q after sending", v)
 		}
 	})
 
 	t.Run("a quick reply gets its answer", func(t *testing.T) {
-		MustDo(t, ctx, "ask with Enter", chromedp.SendKeys(chromedp.ID("frontdesk-input"), "Do you sell tents?\n"))
-		MustPoll(t, ctx, "the quick replies", `document.querySelectorAll('.frontdesk-choice').length === 2`)
-		MustDo(t, ctx, "click the first quick reply", chromedp.Click(chromedp.CSS(".frontdesk-choice")))
-		MustPoll(t, ctx, "the quick reply's answer", botSays(hoursAnswer)+` === 2`)
-		if n := MustEval[int](t, ctx, `document.querySelectorAll('.frontdesk-choice').length`); n != 0 {
+		browsertest.Do(t, ctx, "ask with Enter", chromedp.SendKeys(chromedp.ID("frontdesk-input"), "Do you sell tents?\n"))
+		browsertest.Poll(t, ctx, "the quick replies", `document.querySelectorAll('.frontdesk-choice').length === 2`)
+		browsertest.Do(t, ctx, "click the first quick reply", chromedp.Click(chromedp.CSS(".frontdesk-choice")))
+		browsertest.Poll(t, ctx, "the quick reply's answer", botSays(hoursAnswer)+` === 2`)
+		if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll('.frontdesk-choice').length`); n != 0 {
 			t.Errorf("%d quick replies remain after answering", n)
 		}
 	})
 
-	visitor := MustEval[string](t, ctx, `localStorage.getItem('frontdesk.visitor') || ''`)
+	visitor := browsertest.Eval[string](t, ctx, `localStorage.getItem('frontdesk.visitor') || ''`)
 	t.Run("the visitor id is stored once the chat was used", func(t *testing.T) {
 		if !validVisitorID(visitor) || len(visitor) < 32 {
 			t.Fatalf("stored visitor id = %q, want 128 random bits", visitor)
@@ -137,34 +89,34 @@ func TestWidgetInBrowser(t *testing.T) {
 	})
 
 	t.Run("escape closes the chat and returns focus", func(t *testing.T) {
-		MustDo(t, ctx, "press Escape", chromedp.SendKeys(chromedp.ID("frontdesk-input"), "\u001b"))
-		MustPoll(t, ctx, "the panel to close", `document.getElementById('frontdesk-panel').hidden`)
-		if id := MustEval[string](t, ctx, `document.activeElement.id`); id != "frontdesk-launcher" {
+		browsertest.Do(t, ctx, "press Escape", chromedp.SendKeys(chromedp.ID("frontdesk-input"), "\u001b"))
+		browsertest.Poll(t, ctx, "the panel to close", `document.getElementById('frontdesk-panel').hidden`)
+		if id := browsertest.Eval[string](t, ctx, `document.activeElement.id`); id != "frontdesk-launcher" {
 			t.Errorf("focus is on %q, want the launcher", id)
 		}
 	})
 
 	t.Run("after a reload the conversation comes back", func(t *testing.T) {
-		MustDo(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("frontdesk-launcher")))
-		MustDo(t, ctx, "reopen", chromedp.Click(chromedp.ID("frontdesk-launcher")))
-		MustPoll(t, ctx, "the history", botSays(hoursAnswer)+` === 2 && `+botSays(dontKnow)+` === 1`)
-		texts := MustEval[[]string](t, ctx, `[...document.querySelectorAll('.frontdesk-msg-customer .frontdesk-text')].map(e => e.textContent)`)
+		browsertest.Do(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("frontdesk-launcher")))
+		browsertest.Do(t, ctx, "reopen", chromedp.Click(chromedp.ID("frontdesk-launcher")))
+		browsertest.Poll(t, ctx, "the history", botSays(hoursAnswer)+` === 2 && `+botSays(dontKnow)+` === 1`)
+		texts := browsertest.Eval[[]string](t, ctx, `[...document.querySelectorAll('.frontdesk-msg-customer .frontdesk-text')].map(e => e.textContent)`)
 		want := []string{hoursQuestion, "Do you sell tents?", "Opening hours"}
 		if strings.Join(texts, "|") != strings.Join(want, "|") {
 			t.Errorf("customer messages after reload = %q, want %q", texts, want)
 		}
-		if got := MustEval[string](t, ctx, `localStorage.getItem('frontdesk.visitor')`); got != visitor {
+		if got := browsertest.Eval[string](t, ctx, `localStorage.getItem('frontdesk.visitor')`); got != visitor {
 			t.Errorf("visitor id changed on reload: %q, want %q", got, visitor)
 		}
 	})
 
 	t.Run("message text is never parsed as HTML", func(t *testing.T) {
-		MustDo(t, ctx, "send markup", chromedp.SendKeys(chromedp.ID("frontdesk-input"), `<img src=x onerror="window.pwned=1"> see https://example.com/a?b=1.`+"\n"))
-		MustPoll(t, ctx, "the echo", `[...document.querySelectorAll('.frontdesk-msg-customer')].some(e => e.textContent.includes('<img src=x'))`)
-		if MustEval[bool](t, ctx, `!!window.pwned || !!document.querySelector('#frontdesk-log img')`) {
+		browsertest.Do(t, ctx, "send markup", chromedp.SendKeys(chromedp.ID("frontdesk-input"), `<img src=x onerror="window.pwned=1"> see https://example.com/a?b=1.`+"\n"))
+		browsertest.Poll(t, ctx, "the echo", `[...document.querySelectorAll('.frontdesk-msg-customer')].some(e => e.textContent.includes('<img src=x'))`)
+		if browsertest.Eval[bool](t, ctx, `!!window.pwned || !!document.querySelector('#frontdesk-log img')`) {
 			t.Error("message markup was rendered")
 		}
-		href := MustEval[string](t, ctx, `(document.querySelector('.frontdesk-msg-customer a') || {}).href || ''`)
+		href := browsertest.Eval[string](t, ctx, `(document.querySelector('.frontdesk-msg-customer a') || {}).href || ''`)
 		if href != "https://example.com/a?b=1" {
 			t.Errorf("linkified href = %q", href)
 		}
@@ -181,8 +133,8 @@ func TestWidgetInBrowser(t *testing.T) {
 	})
 
 	t.Run("phone screenshot", func(t *testing.T) {
-		MustDo(t, ctx, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
-		MustPoll(t, ctx, "a full-screen panel", `(r => r.width === visualViewport.width && r.height === visualViewport.height)(document.getElementById('frontdesk-panel').getBoundingClientRect())`)
+		browsertest.Do(t, ctx, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+		browsertest.Poll(t, ctx, "a full-screen panel", `(r => r.width === visualViewport.width && r.height === visualViewport.height)(document.getElementById('frontdesk-panel').getBoundingClientRect())`)
 		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 		if err != nil {
 			t.Fatal(err)
@@ -194,23 +146,19 @@ func TestWidgetInBrowser(t *testing.T) {
 	})
 
 	t.Run("identify switches to the shop user and logout to a new visitor", func(t *testing.T) {
-		MustEval[bool](t, ctx, `Frontdesk.identify(`+strconv.Quote(MustMint(t, "user-42"))+`), true`)
-		MustPoll(t, ctx, "the anonymous conversation to go", `document.querySelectorAll('.frontdesk-msg').length === 0`)
-		MustDo(t, ctx, "ask as the shop user", chromedp.SendKeys(chromedp.ID("frontdesk-input"), hoursQuestion+"\n"))
-		MustPoll(t, ctx, "the answer", botSays(hoursAnswer)+` === 1`)
+		browsertest.Eval[bool](t, ctx, `Frontdesk.identify(`+strconv.Quote(MustMint(t, "user-42"))+`), true`)
+		browsertest.Poll(t, ctx, "the anonymous conversation to go", `document.querySelectorAll('.frontdesk-msg').length === 0`)
+		browsertest.Do(t, ctx, "ask as the shop user", chromedp.SendKeys(chromedp.ID("frontdesk-input"), hoursQuestion+"\n"))
+		browsertest.Poll(t, ctx, "the answer", botSays(hoursAnswer)+` === 1`)
 		if _, ok := env.bot.conversation("u:user-42"); !ok {
 			t.Error("no conversation for the verified user u:user-42")
 		}
-		MustEval[bool](t, ctx, `Frontdesk.identify(null), true`)
-		MustPoll(t, ctx, "a fresh anonymous visitor", `(v => v && v !== `+strconv.Quote(visitor)+`)(localStorage.getItem('frontdesk.visitor'))`)
-		MustPoll(t, ctx, "an empty conversation", `document.querySelectorAll('.frontdesk-msg').length === 0`)
+		browsertest.Eval[bool](t, ctx, `Frontdesk.identify(null), true`)
+		browsertest.Poll(t, ctx, "a fresh anonymous visitor", `(v => v && v !== `+strconv.Quote(visitor)+`)(localStorage.getItem('frontdesk.visitor'))`)
+		browsertest.Poll(t, ctx, "an empty conversation", `document.querySelectorAll('.frontdesk-msg').length === 0`)
 	})
 
-	stopConsole()
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
+	for _, p := range console.Problems() {
 		t.Errorf("browser console: %s", p)
 	}
 }
