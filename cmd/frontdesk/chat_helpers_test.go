@@ -102,6 +102,7 @@ type chatClient struct {
 	ws      *websocket.Conn
 	visitor string
 	welcome frame
+	sent    int // messages sent by Say, for their client ids
 }
 
 var visitorSeq atomic.Int64
@@ -209,4 +210,24 @@ func (c *chatClient) MustAsk(id, text string) (frame, wireMsg) {
 		c.tb.Fatalf("ack for %q, want %q", ack.ID, id)
 	}
 	return ack, c.MustReply("bot")
+}
+
+// Say sends text with a fresh client id and returns the bot's replies up to
+// the one containing until (the last reply expected for this message).
+func (c *chatClient) Say(text, until string) []string {
+	c.tb.Helper()
+	c.sent++
+	c.MustWrite(map[string]string{"type": "message", "id": fmt.Sprintf("say-%d", c.sent), "text": text})
+	var got []string
+	for {
+		f := c.MustNext("message")
+		m := f.msg(c.tb)
+		if m.Role != "bot" {
+			continue
+		}
+		got = append(got, m.Text)
+		if strings.Contains(m.Text, until) {
+			return got
+		}
+	}
 }

@@ -6,12 +6,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/frontdesk-chat/frontdesk/bot"
 	"github.com/frontdesk-chat/frontdesk/channels/web"
@@ -46,90 +43,9 @@ func ordersMain(t *testing.T, env map[string]string) *Main {
 	return m
 }
 
-// chat is a widget's WebSocket connection.
-type chat struct {
-	t  *testing.T
-	ws *websocket.Conn
-	n  int
-}
-
-// wireFrame is a server frame: "message" is an object in message frames
-// and a string in error frames.
-type wireFrame struct {
-	Type    string          `json:"type"`
-	Code    string          `json:"code"`
-	Raw     json.RawMessage `json:"message"`
-	Message struct {
-		Role    string       `json:"role"`
-		Text    string       `json:"text"`
-		Choices []bot.Choice `json:"choices"`
-	} `json:"-"`
-}
-
-func MustChat(t *testing.T, m *Main, visitor string) *chat {
-	t.Helper()
-	u := "ws" + strings.TrimPrefix(m.URL(), "http") + "/ws"
-	ws, resp, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {m.URL()}})
-	if err != nil {
-		t.Fatalf("dial %s: %v (%v)", u, err, resp)
-	}
-	t.Cleanup(func() { ws.Close() })
-	c := &chat{t: t, ws: ws}
-	c.write(map[string]string{"type": "hello", "visitor": visitor})
-	if f := c.read(); f.Type != "welcome" {
-		t.Fatalf("first frame %+v, want welcome", f)
-	}
-	return c
-}
-
-func (c *chat) write(v any) {
-	c.t.Helper()
-	if err := c.ws.WriteJSON(v); err != nil {
-		c.t.Fatalf("write: %v", err)
-	}
-}
-
-func (c *chat) read() wireFrame {
-	c.t.Helper()
-	// A guard against hanging forever, not a timing assertion.
-	_ = c.ws.SetReadDeadline(time.Now().Add(20 * time.Second))
-	var f wireFrame
-	if err := c.ws.ReadJSON(&f); err != nil {
-		c.t.Fatalf("read: %v", err)
-	}
-	if f.Type == "message" {
-		if err := json.Unmarshal(f.Raw, &f.Message); err != nil {
-			c.t.Fatalf("message frame: %v", err)
-		}
-	}
-	return f
-}
-
-// Say sends text and returns the bot's replies up to the one containing
-// until (the last reply expected for this message).
-func (c *chat) Say(text, until string) []string {
-	c.t.Helper()
-	c.n++
-	c.write(map[string]string{"type": "message", "id": "m" + strconv.Itoa(c.n), "text": text})
-	var got []string
-	for {
-		f := c.read()
-		if f.Type == "error" {
-			c.t.Fatalf("error frame for %q: %s %s", text, f.Code, f.Raw)
-		}
-		if f.Type != "message" || f.Message.Role != string(bot.RoleBot) {
-			continue
-		}
-		got = append(got, f.Message.Text)
-		if strings.Contains(f.Message.Text, until) {
-			return got
-		}
-	}
-}
-
 func TestOrders_WholeDialogueOverTheWebSocket(t *testing.T) {
 	m := ordersMain(t, nil)
-	c := MustChat(t, m, "visitor-0123456789abcdef")
+	c := MustDial(t, m, "visitor-0123456789abcdef")
 
 	proof := c.Say("where is my order A1001?", "email address or the delivery postcode")
 	if len(proof) != 1 {
@@ -279,7 +195,7 @@ func TestConsoleOrders_OnlyOrdersTheCustomerIsKnownToOwn(t *testing.T) {
 
 	// Proving an order in a conversation makes it (and its email's other
 	// orders) the customer's.
-	c := MustChat(t, m, "visitor-jane-0123456789")
+	c := MustDial(t, m, "visitor-jane-0123456789")
 	c.Say("where is my order A1001?", "email address or the delivery postcode")
 	c.Say("CA12 5DJ", "Order A1001")
 	conv, _, err := m.Engine.History(ctx, bot.ChannelWeb, "v:visitor-jane-0123456789", "", 1)
