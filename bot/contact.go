@@ -96,9 +96,11 @@ func (c *Contact) settle() Outcome {
 	}
 	for i := len(c.Turns) - 1; i >= 0; i-- {
 		switch c.Turns[i].Outcome {
-		case TurnAnswered, TurnFlow:
+		case TurnAnswered:
 			return OutcomeBotResolved
-		case TurnClarified, TurnUnknown, TurnForeign:
+		case TurnClarified, TurnUnknown, TurnForeign, TurnFlow:
+			// A flow step still in progress (a question the customer never
+			// answered) is as unresolved as a clarifying question.
 			return OutcomeAbandoned
 		}
 	}

@@ -82,6 +82,9 @@ type Conversation struct {
 	// Misses counts consecutive customer messages the bot could not answer
 	// confidently (unknown or clarifying).
 	Misses int `json:"misses,omitempty"`
+	// Public is true when others can read the conversation (see
+	// Inbound.Public).
+	Public bool `json:"public,omitempty"`
 	// Flow is the multi-turn dialogue in progress, if any.
 	Flow      *FlowState `json:"flow,omitempty"`
 	OpenedAt  time.Time  `json:"opened_at"`

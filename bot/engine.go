@@ -36,6 +36,10 @@ type Inbound struct {
 	Text     string
 	// Choice is the Value of a clicked quick reply, if any.
 	Choice string
+	// Public marks a conversation other people can read (a Slack channel
+	// thread, a Discord guild thread). Flows that handle personal data, such
+	// as order tracking, refuse to run there. Web chats and DMs are private.
+	Public bool
 	// Profile is what the channel knows for sure about the sender; nil for
 	// anonymous senders.
 	Profile *Profile
@@ -191,6 +195,11 @@ type FlowReply struct {
 	Evidence string
 	// OrderNumber is recorded on the contact once ownership is proven.
 	OrderNumber string
+	// Outcome is what this step achieved for the ledger: TurnAnswered when
+	// it gave the customer what they came for, TurnUnknown when it could
+	// not. Empty means a step in progress (TurnFlow), such as a question; a
+	// contact that ends on one was abandoned.
+	Outcome TurnOutcome
 	// PurchasedAt is when the order was placed, if known: the lapsed rule
 	// counts from the customer's newest purchase.
 	PurchasedAt time.Time
@@ -314,7 +323,7 @@ type inbound struct {
 	dup      bool
 	closed   *Contact // a previous contact closed by this message
 	prevText string   // the customer's previous message, for repeat detection
-	resumed  bool     // a resolved conversation went back to the bot
+	resumed  *Transition // a resolved conversation went back to the bot
 }
 
 // Handle stores a customer's message, answers it and stores the answer. The
@@ -356,6 +365,9 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) (Receipt, error) {
 	}
 	if st.closed != nil {
 		e.Publish(Event{Kind: EventContactClose, Conversation: st.conv, Contact: st.closed})
+	}
+	if st.resumed != nil {
+		e.Publish(Event{Kind: EventState, Conversation: st.conv, Transition: st.resumed, Contact: &st.contact})
 	}
 	m := st.msg
 	e.Publish(Event{Kind: EventMessage, Conversation: st.conv, Message: &m, Contact: &st.contact})
@@ -428,13 +440,14 @@ func (e *Engine) recordInbound(tx Tx, in Inbound, text string, now time.Time, st
 	if in.Address != nil {
 		conv.Address = in.Address
 	}
+	conv.Public = in.Public
 	if conv.State == StateResolved {
 		t := Transition{ConversationID: conv.ID, From: StateResolved, To: StateBot, At: now, By: "customer", Reason: "customer wrote after resolve", Stage: cust.Stage}
 		if err := AppendTransition(tx, t); err != nil {
 			return err
 		}
 		conv.State, conv.AgentID, conv.Misses, conv.Flow = StateBot, "", 0, nil
-		st.resumed = true
+		st.resumed = &t
 		if err := syncHandoffIndex(tx, &conv); err != nil {
 			return err
 		}
@@ -448,7 +461,7 @@ func (e *Engine) recordInbound(tx Tx, in Inbound, text string, now time.Time, st
 		}
 	}
 	handedOff := conv.State == StateWaiting || conv.State == StateAgent
-	if conv.ContactID == "" || !contact.Open() || st.resumed || (!handedOff && now.Sub(contact.LastActivityAt) > e.cfg.ContactIdle) {
+	if conv.ContactID == "" || !contact.Open() || st.resumed != nil || (!handedOff && now.Sub(contact.LastActivityAt) > e.cfg.ContactIdle) {
 		if conv.ContactID != "" && contact.Open() {
 			contact.Close(contact.LastActivityAt, cust.Stage)
 			if err := PutContact(tx, &contact); err != nil {
@@ -677,11 +690,17 @@ func (e *Engine) runFlow(ctx context.Context, f Flow, st *inbound, text string, 
 	r, err := f.Step(ctx, FlowRequest{Conversation: st.conv, Customer: st.customer, Text: text, Prediction: pred, State: state})
 	if err != nil {
 		e.log.Error("flow step", "conversation", st.conv.ID, "err", err)
+		// Keep the customer where they were in the flow (a retry can
+		// succeed) and count the failure towards escalation.
 		d.turn.Outcome = TurnUnknown
+		d.keepFlow, d.miss = true, true
 		d.replies = append(d.replies, e.botMsg(ErrorMessage(err), e.humanChoice()))
 		return d
 	}
 	d.turn.Outcome = TurnFlow
+	if r.Outcome != "" {
+		d.turn.Outcome = r.Outcome
+	}
 	d.flow = r.State
 	for _, m := range r.Messages {
 		if m.Role == "" {

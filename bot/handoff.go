@@ -328,6 +328,8 @@ type agentOp struct {
 	cust    Customer
 	msgs    []Message
 	tr      *Transition
+	// closed is true when this operation ended the contact.
+	closed bool
 }
 
 func (e *Engine) agentUpdate(ctx context.Context, convID string, fn func(op *agentOp, now time.Time) error) (agentOp, error) {
@@ -348,10 +350,11 @@ func (e *Engine) agentUpdate(ctx context.Context, convID string, fn func(op *age
 		if op.cust, err = GetCustomer(tx, op.conv.CustomerID); err != nil {
 			return err
 		}
-		before := op.conv.State
+		before, wasOpen := op.conv.State, op.contact.Open()
 		if err := fn(&op, now); err != nil {
 			return err
 		}
+		op.closed = wasOpen && !op.contact.Open()
 		if op.tr != nil {
 			if !CanTransition(before, op.tr.To) {
 				return &Error{Code: ECodeConflict, Message: fmt.Sprintf("This conversation cannot go from %s to %s.", before, op.tr.To), Err: ErrIllegalTransition}
@@ -388,7 +391,9 @@ func (e *Engine) agentUpdate(ctx context.Context, convID string, fn func(op *age
 		m := op.msgs[i]
 		e.Publish(Event{Kind: EventMessage, Conversation: op.conv, Message: &m, Contact: &op.contact})
 	}
-	if !op.contact.Open() {
+	if op.closed {
+		// Only the operation that ended the contact announces it: notes
+		// written after a resolve must not close it again for webhooks.
 		c := op.contact
 		e.Publish(Event{Kind: EventContactClose, Conversation: op.conv, Contact: &c})
 	}

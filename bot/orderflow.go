@@ -65,6 +65,7 @@ type OrderTexts struct {
 	Problem          string // default: "I'm sorry about that. I've passed order {number} to our team with its details ..."
 	Cancelled        string // default: "OK, I've stopped looking up that order. ..."
 	AnythingElse     string // default: "Is there anything else I can help you with? ..."
+	PrivateOnly      string // default: "For your privacy I can only look up orders in a private chat. ..."
 	FollowUp         string // default: "If it's late, damaged or hasn't arrived, just tell me and I'll pass it to our team."
 	LateChoice       string // default: "It's late, please help"
 	HumanChoice      string // default: "Talk to a person"
@@ -88,6 +89,7 @@ func (t OrderTexts) withDefaults() OrderTexts {
 	def(&t.Problem, "I'm sorry about that. I've passed order {number} to our team with its details so they can sort it out.")
 	def(&t.Cancelled, "OK, I've stopped looking up that order. Is there anything else I can help you with?")
 	def(&t.AnythingElse, "Is there anything else I can help you with? Ask me anything, or talk to a person.")
+	def(&t.PrivateOnly, "For your privacy I can only look up orders in a private chat. Send me a direct message and I'll help you there.")
 	def(&t.FollowUp, "If it's late, damaged or hasn't arrived, just tell me and I'll pass it to our team.")
 	def(&t.LateChoice, "It's late, please help")
 	def(&t.HumanChoice, "Talk to a person")
@@ -185,6 +187,11 @@ func (f *OrderFlow) Keeps(req FlowRequest) bool {
 
 // Step handles one customer message of the dialogue.
 func (f *OrderFlow) Step(ctx context.Context, req FlowRequest) (FlowReply, error) {
+	if req.Conversation.Public {
+		// Everyone in the channel would read the proof and the answer, and
+		// could replay the proof: order questions go to a private chat.
+		return FlowReply{Messages: []Message{f.msg(f.texts.PrivateOnly)}, Outcome: TurnAnswered}, nil
+	}
 	st := &FlowState{Name: ActionTrackOrder, Step: orderStepNumber, Data: map[string]string{}}
 	if req.State != nil {
 		st.Step = req.State.Step
@@ -194,7 +201,7 @@ func (f *OrderFlow) Step(ctx context.Context, req FlowRequest) (FlowReply, error
 	}
 	ents := req.Prediction.Entities
 	if isCancel(req.Text) && len(ents.OrderNumbers)+len(ents.Emails)+len(ents.Postcodes) == 0 {
-		return FlowReply{Messages: []Message{f.msg(f.texts.Cancelled)}}, nil
+		return FlowReply{Messages: []Message{f.msg(f.texts.Cancelled)}, Outcome: TurnAnswered}, nil
 	}
 	if p := f.problem(req.Text, req.Prediction); p != "" {
 		st.Data[orderKeyProblem] = p
@@ -282,7 +289,7 @@ func (f *OrderFlow) Step(ctx context.Context, req FlowRequest) (FlowReply, error
 		}
 		st.Step = orderStepProof
 		st.Data[orderKeyAsks] = ""
-		return FlowReply{Messages: []Message{f.msg(f.texts.NoMatch)}, State: st}, nil
+		return FlowReply{Messages: []Message{f.msg(f.texts.NoMatch)}, State: st, Outcome: TurnUnknown}, nil
 	default:
 		return f.unavailable(req, st, cur, err), nil
 	}
@@ -298,7 +305,7 @@ func (f *OrderFlow) lookupProven(ctx context.Context, req FlowRequest, st *FlowS
 		// Deleted since: nothing to tell, and nothing new revealed.
 		delete(st.Data, orderKeyNumber)
 		st.Step = orderStepNumber
-		return FlowReply{Messages: []Message{f.msg(f.texts.NoMatch)}, State: st}, nil
+		return FlowReply{Messages: []Message{f.msg(f.texts.NoMatch)}, State: st, Outcome: TurnUnknown}, nil
 	default:
 		return f.unavailable(req, st, number, err), nil
 	}
@@ -347,6 +354,7 @@ func (f *OrderFlow) proven(ctx context.Context, req FlowRequest, st *FlowState, 
 		return r, nil
 	}
 	r.Messages = append(r.Messages, f.status(o, now))
+	r.Outcome = TurnAnswered
 	return r, nil
 }
 
@@ -537,20 +545,20 @@ func (f *OrderFlow) ask(st *FlowState, text string) (FlowReply, error) {
 	n, _ := strconv.Atoi(st.Data[orderKeyAsks])
 	n++
 	if n >= 4 {
-		return FlowReply{Messages: []Message{f.msg(f.texts.GiveUp, f.human())}}, nil
+		return FlowReply{Messages: []Message{f.msg(f.texts.GiveUp, f.human())}, Outcome: TurnUnknown}, nil
 	}
 	st.Data[orderKeyAsks] = strconv.Itoa(n)
 	return FlowReply{Messages: []Message{f.msg(text)}, State: st}, nil
 }
 
 func (f *OrderFlow) anythingElse() FlowReply {
-	return FlowReply{Messages: []Message{f.msg(f.texts.AnythingElse, f.human())}}
+	return FlowReply{Messages: []Message{f.msg(f.texts.AnythingElse, f.human())}, Outcome: TurnAnswered}
 }
 
 // locked ends the flow with the lockout message: it offers a person.
 func (f *OrderFlow) locked(req FlowRequest, number string, failures int) FlowReply {
 	f.log.Warn("order lookups locked", "conversation", req.Conversation.ID, "order", MaskOrderNumber(number), "failures", failures)
-	return FlowReply{Messages: []Message{f.msg(f.texts.Locked, f.human())}}
+	return FlowReply{Messages: []Message{f.msg(f.texts.Locked, f.human())}, Outcome: TurnUnknown}
 }
 
 // unavailable says the order system cannot answer and offers a person; the
@@ -560,7 +568,7 @@ func (f *OrderFlow) unavailable(req FlowRequest, st *FlowState, number string, e
 	if st.Step != orderStepAnswered {
 		st.Step = orderStepProof
 	}
-	return FlowReply{Messages: []Message{f.msg(f.texts.Unavailable, f.human())}, State: st}
+	return FlowReply{Messages: []Message{f.msg(f.texts.Unavailable, f.human())}, State: st, Outcome: TurnUnknown}
 }
 
 // OrderOwner is what a customer proved: the orders they own and the emails

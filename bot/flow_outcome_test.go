@@ -1,0 +1,133 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/frontdesk-chat/frontdesk/bot"
+)
+
+func TestOrderFlow_PublicConversationNeverAsksForProof(t *testing.T) {
+	h := newOrdHarness(t, false)
+	in := bot.Inbound{Channel: bot.ChannelWeb, UserID: "v:chan", Public: true, Text: "where's order A1001"}
+	r := mustOneReply(t, h.MustSend(t, in))
+	mustContain(t, r, "private chat")
+	if strings.Contains(r.Text, "Royal Mail") || strings.Contains(r.Text, ordAskProof) || r.Data != nil {
+		t.Fatalf("a public thread got order details or a proof request: %+v", r)
+	}
+	if v := h.MustView(t, "v:chan"); v.Conversation.Flow != nil || !v.Conversation.Public {
+		t.Fatalf("public conversation: flow %+v public %v", v.Conversation.Flow, v.Conversation.Public)
+	}
+}
+
+func TestContactOutcome_FlowStepsSettleByWhatTheyAchieved(t *testing.T) {
+	tests := []struct {
+		name string
+		say  []string
+		want bot.Outcome
+	}{
+		{"left at the order-number question is abandoned", []string{"where is my order"}, bot.OutcomeAbandoned},
+		{"left after a failed proof is abandoned", []string{"where is my order", "A1001", "wrong@example.com"}, bot.OutcomeAbandoned},
+		{"the status answer is resolved by the bot", []string{"where is my order", "A1001", "jane@example.com"}, bot.OutcomeBotResolved},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newOrdHarness(t, false)
+			for _, text := range tt.say {
+				h.MustSay(t, "v:jane", text)
+			}
+			h.clock.Add(31 * time.Minute)
+			h.MustSay(t, "v:jane", "how do I return")
+			var closed bot.Contact
+			err := bot.Contacts(context.Background(), h.store, func(c bot.Contact) bool {
+				if !c.Open() {
+					closed = c
+				}
+				return true
+			})
+			if err != nil || closed.ID == "" {
+				t.Fatalf("no closed contact (%v)", err)
+			}
+			if closed.Outcome != tt.want {
+				t.Fatalf("outcome %s, want %s (turns %+v)", closed.Outcome, tt.want, closed.Turns)
+			}
+		})
+	}
+}
+
+// failingFlow fails its second step.
+type failingFlow struct{ calls int }
+
+func (f *failingFlow) Step(_ context.Context, req bot.FlowRequest) (bot.FlowReply, error) {
+	f.calls++
+	if f.calls == 2 {
+		return bot.FlowReply{}, errors.New("order system exploded")
+	}
+	return bot.FlowReply{Messages: []bot.Message{{Text: "What is your order number?"}}, State: &bot.FlowState{Name: bot.ActionTrackOrder, Step: "number"}}, nil
+}
+
+func TestHandle_FlowErrorKeepsTheFlowAndCountsAMiss(t *testing.T) {
+	h := newHarness(t)
+	h.engine.SetFlow(bot.ActionTrackOrder, &failingFlow{})
+	rc := h.MustSay(t, "v:1", "where is my order")
+	h.MustSay(t, "v:1", "A1234")
+	conv, _, _, _ := h.MustConversation(t, rc.ConversationID)
+	if conv.Flow == nil || conv.Flow.Step != "number" || conv.Misses != 1 {
+		t.Fatalf("after a failing step: flow %+v misses %d; want the flow kept and one miss", conv.Flow, conv.Misses)
+	}
+	last, _ := h.sender.Last()
+	if strings.Contains(last.Message.Text, "exploded") {
+		t.Fatalf("internal error shown to the customer: %q", last.Message.Text)
+	}
+}
+
+func TestHandle_WritingAfterResolvePublishesTheReturnToTheBot(t *testing.T) {
+	h := newHarness(t)
+	rc := h.MustSay(t, "v:1", "get me a human")
+	agent := bot.Agent{ID: "ann", Name: "Ann"}
+	if _, err := h.engine.Claim(context.Background(), rc.ConversationID, agent); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.engine.Resolve(context.Background(), rc.ConversationID, agent); err != nil {
+		t.Fatal(err)
+	}
+	var states []bot.Transition
+	h.engine.Subscribe(func(ev bot.Event) {
+		if ev.Kind == bot.EventState {
+			states = append(states, *ev.Transition)
+		}
+	})
+	h.MustSay(t, "v:1", "who are you")
+	if len(states) != 1 || states[0].From != bot.StateResolved || states[0].To != bot.StateBot {
+		t.Fatalf("state events %+v, want resolved → bot", states)
+	}
+}
+
+func TestAgentOps_ContactCloseIsPublishedOnce(t *testing.T) {
+	h := newHarness(t)
+	rc := h.MustSay(t, "v:1", "get me a human")
+	agent := bot.Agent{ID: "ann", Name: "Ann"}
+	closes := 0
+	h.engine.Subscribe(func(ev bot.Event) {
+		if ev.Kind == bot.EventContactClose {
+			closes++
+		}
+	})
+	if _, err := h.engine.Claim(context.Background(), rc.ConversationID, agent); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.engine.Resolve(context.Background(), rc.ConversationID, agent); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := h.engine.Note(context.Background(), rc.ConversationID, agent, "follow-up note"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if closes != 1 {
+		t.Fatalf("contact.close published %d times for one resolve and three notes, want 1", closes)
+	}
+}
