@@ -252,6 +252,9 @@ func TestDirectMessageIsAnswered(t *testing.T) {
 	if len(msgs) != 2 || msgs[0].ClientID != id || msgs[0].Text != askShipping {
 		t.Fatalf("stored conversation = %+v", msgs)
 	}
+	if conv, _, err := h.engine.History(context.Background(), bot.ChannelDiscord, alice, "dm-alice", 1); err != nil || conv.Public {
+		t.Errorf("a DM is marked public (%v): order tracking would refuse it", err)
+	}
 	// The same message delivered twice (a gateway replay) is answered once.
 	h.fake.Dispatch("MESSAGE_CREATE", map[string]any{
 		"id": id, "channel_id": "dm-alice", "content": askShipping, "type": 0,
@@ -282,6 +285,9 @@ func TestMentionIsAnsweredInAThread(t *testing.T) {
 	h.waitMessage(th.ID, "Did you mean")
 	if got := h.history(alice, th.ID); len(got) != 4 {
 		t.Errorf("thread conversation has %d messages, want 4", len(got))
+	}
+	if conv, _, err := h.engine.History(context.Background(), bot.ChannelDiscord, alice, th.ID, 1); err != nil || !conv.Public {
+		t.Errorf("a guild thread is not marked public (%v): order details could be posted there", err)
 	}
 	if len(h.fake.Threads()) != 1 {
 		t.Errorf("a follow-up started another thread")

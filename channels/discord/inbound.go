@@ -148,6 +148,8 @@ func (a *Adapter) customer(ctx context.Context, m *discordgo.Message, mode, thre
 	}
 	in := bot.Inbound{
 		Channel: bot.ChannelDiscord, UserID: m.Author.ID, Thread: thread, ClientID: m.ID, Text: text,
+		// Guild channels and threads are readable by other members.
+		Public: m.GuildID != "",
 		Address: map[string]string{
 			addrChannel: channelID, addrReplyTo: m.ID, addrMode: mode, addrGuild: m.GuildID,
 			addrUserName: displayName(m.Author, m.Member),
@@ -279,7 +281,7 @@ func (a *Adapter) choiceClick(i *discordgo.Interaction, user *discordgo.User, id
 	}
 	a.handle(ctx, bot.Inbound{
 		Channel: bot.ChannelDiscord, UserID: user.ID, Thread: i.ChannelID, ClientID: "interaction:" + i.ID,
-		Text: label, Choice: choice,
+		Text: label, Choice: choice, Public: i.GuildID != "",
 		Address: map[string]string{
 			addrChannel: i.ChannelID, addrReplyTo: replyTo, addrMode: mode, addrGuild: i.GuildID,
 			addrUserName: displayName(user, i.Member),

@@ -215,6 +215,9 @@ func TestDM_IsAnsweredInThread(t *testing.T) {
 	if len(msgs) != 2 || msgs[0].Text != "how long is shipping?" || conv.Address["thread_ts"] != "1699999999.000100" {
 		t.Fatalf("conversation = %+v, messages = %+v", conv, msgs)
 	}
+	if conv.Public {
+		t.Error("a DM is marked public: order tracking would refuse it")
+	}
 	v := e.view(conv.ID)
 	if v.Customer.Profile.Name != "Carol" {
 		t.Errorf("customer name = %q, want Carol (from users.info)", v.Customer.Profile.Name)
@@ -250,9 +253,12 @@ func TestMention_IsAnsweredInThreadAndFollowUpsContinue(t *testing.T) {
 	if _, ok := p.Button("fd_choice:returns"); !ok {
 		t.Errorf("no returns button in %s", p.Blocks)
 	}
-	_, msgs, err := e.engine.History(e.ctx, bot.ChannelSlack, "T1:UC1", "CPUB:"+q, 0)
+	conv, msgs, err := e.engine.History(e.ctx, bot.ChannelSlack, "T1:UC1", "CPUB:"+q, 0)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !conv.Public {
+		t.Error("a channel thread is not marked public: order details could be posted there")
 	}
 	if len(msgs) != 4 {
 		t.Fatalf("thread conversation has %d messages, want 4: %+v", len(msgs), msgs)

@@ -136,7 +136,9 @@ func (a *Adapter) onCustomerMessage(ctx context.Context, in incoming) {
 		// both, durably.
 		ClientID: "ts:" + in.ts,
 		Text:     text,
-		Profile:  a.profile(ctx, in.user),
+		// Channel threads are readable by every member: no personal data.
+		Public:  !isDM(in.channel, in.channelType),
+		Profile: a.profile(ctx, in.user),
 	}, in.user)
 }
 
@@ -205,6 +207,7 @@ func (a *Adapter) onChoice(ctx context.Context, cb slackapi.InteractionCallback,
 		ClientID: "choice:" + msgTS,
 		Text:     label,
 		Choice:   value,
+		Public:   !isDM(channel, ""),
 		Profile:  a.profile(ctx, cb.User.ID),
 	}, cb.User.ID)
 }
