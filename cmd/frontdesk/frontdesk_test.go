@@ -300,3 +300,17 @@ func TestRun_CheckReportsFileAndLine(t *testing.T) {
 		t.Fatalf("check of shipped faq: %v %s", err, out.String())
 	}
 }
+
+func TestOpen_BusyPortFailsCleanly(t *testing.T) {
+	m := MustServe(t, t.TempDir())
+	addr := strings.TrimPrefix(m.URL(), "http://")
+	dir := t.TempDir()
+	busy := NewMain(Config{Addr: addr, DataDir: dir, FAQPath: testFAQ, FAQExplicit: true}, nil)
+	busy.Getenv = func(string) string { return "" }
+	err := busy.Open(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "listen") {
+		t.Fatalf("open on a busy port: %v, want a listen error", err)
+	}
+	// Nothing was left holding the data directory.
+	MustServe(t, dir)
+}

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,7 +18,7 @@ import (
 )
 
 func init() {
-	plugins = append(plugins, plugin{name: "journey", open: openJourney})
+	plugins = append(plugins, plugin{name: "journey", open: openJourney, consumer: true})
 }
 
 // Sweep intervals of the journey plugin.
@@ -156,6 +158,9 @@ func openJourney(ctx context.Context, m *Main, mux *http.ServeMux) (func(context
 	var wg sync.WaitGroup
 	worker := bot.NewJourneyWorker(m.Engine, 0)
 	wg.Go(func() { worker.Run(bg) })
+	// Contacts stored before the contacts-by-customer index existed are
+	// indexed in the background; until then readers scan the ledger.
+	wg.Go(func() { backfillContactIndex(bg, m.Engine, log) })
 
 	var disp *webhooks.Dispatcher
 	if len(urls) > 0 {
@@ -209,4 +214,18 @@ func openJourney(ctx context.Context, m *Main, mux *http.ServeMux) (func(context
 			return fmt.Errorf("journey: shutdown: %w", ctx.Err())
 		}
 	}, nil
+}
+
+// backfillContactIndex completes the contacts-by-customer index (a no-op
+// once complete) and logs what it did.
+func backfillContactIndex(ctx context.Context, e *bot.Engine, log *slog.Logger) {
+	n, err := bot.BackfillContactIndex(ctx, e.Store(), e.Now())
+	switch {
+	case errors.Is(err, bot.ErrContactIndexOff):
+		log.Debug("contacts-by-customer index not maintained: customer views scan the ledger")
+	case err != nil && ctx.Err() == nil:
+		log.Warn("contacts-by-customer index backfill", "err", err)
+	case n > 0:
+		log.Info("contacts-by-customer index backfilled", "contacts", n)
+	}
 }

@@ -56,6 +56,10 @@ type plugin struct {
 	// open starts the part; routes go on mux. The returned close (may be
 	// nil) is called on shutdown before the store closes, in reverse order.
 	open func(ctx context.Context, m *Main, mux *http.ServeMux) (close func(context.Context) error, err error)
+	// consumer marks parts that only react to the engine's events
+	// (webhooks, surveys): they close after every other part, so they still
+	// see the events that draining the channels causes.
+	consumer bool
 }
 
 // plugins are opened in order of registration (file name order).
@@ -74,12 +78,13 @@ type Main struct {
 	Engine *bot.Engine
 	Web    *web.Server
 
-	ln      net.Listener
-	server  *http.Server
-	watcher *faq.Watcher
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	closers []func(context.Context) error
+	ln        net.Listener
+	server    *http.Server
+	watcher   *faq.Watcher
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closers   []func(context.Context) error // intake parts, closed first
+	consumers []func(context.Context) error // event consumers, closed last
 }
 
 // NewMain returns a Main with cfg's defaults filled in.
@@ -113,6 +118,17 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	log.Info("faq loaded", "source", src, "topics", len(topics))
 
+	// Bind first: a busy port fails before anything else has started.
+	m.ln, err = net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", m.Config.Addr, err)
+	}
+	defer func() {
+		if err != nil {
+			m.ln.Close()
+		}
+	}()
+
 	m.DB, err = store.Open(store.Config{
 		Path: filepath.Join(m.Config.DataDir, "frontdesk.db"), NoSync: m.Config.NoSync, Logger: log,
 		// A lone message waits at most this long for others to share its
@@ -124,6 +140,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	defer func() {
 		if err != nil {
+			// Parts that did start stop before the store closes.
+			m.closePlugins(context.Background())
 			m.DB.Close()
 		}
 	}()
@@ -145,20 +163,19 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	mux.HandleFunc("GET /healthz", m.healthz)
 	mux.Handle("/", m.Web.Handler())
 	for _, p := range plugins {
-		closeFn, err := p.open(ctx, m, mux)
-		if err != nil {
-			m.closePlugins(context.Background())
-			return fmt.Errorf("%s: %w", p.name, err)
+		closeFn, perr := p.open(ctx, m, mux)
+		if perr != nil {
+			return fmt.Errorf("%s: %w", p.name, perr)
 		}
-		if closeFn != nil {
+		switch {
+		case closeFn == nil:
+		case p.consumer:
+			m.consumers = append(m.consumers, closeFn)
+		default:
 			m.closers = append(m.closers, closeFn)
 		}
 	}
 
-	m.ln, err = net.Listen("tcp", m.Config.Addr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", m.Config.Addr, err)
-	}
 	m.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
 	bg, cancel := context.WithCancel(context.Background())
@@ -240,12 +257,17 @@ func (m *Main) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// closePlugins closes the intake parts (channels, console) in reverse
+// order of opening, then the event consumers, so nothing a draining channel
+// publishes is lost.
 func (m *Main) closePlugins(ctx context.Context) error {
 	var errs []error
-	for i := len(m.closers) - 1; i >= 0; i-- {
-		errs = append(errs, m.closers[i](ctx))
+	for _, list := range []*[]func(context.Context) error{&m.closers, &m.consumers} {
+		for i := len(*list) - 1; i >= 0; i-- {
+			errs = append(errs, (*list)[i](ctx))
+		}
+		*list = nil
 	}
-	m.closers = nil
 	return errors.Join(errs...)
 }
 
