@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -284,8 +285,9 @@ func FromEvent(ev bot.Event, now time.Time) (Envelope, bool) {
 
 // Subscribe sends e's contact-closed, escalation and survey events. The
 // subscriber only queues in memory (it must not block the engine); Run
-// writes the queue to the outbox. When the queue is full the event is
-// dropped and logged.
+// writes the queue to the outbox, which is durable from then on: an event
+// still in the memory queue when the process dies is lost. When the queue
+// is full, or after Stop, the event is dropped and logged.
 func (d *Dispatcher) Subscribe(e *bot.Engine) {
 	e.Subscribe(func(ev bot.Event) {
 		env, ok := FromEvent(ev, d.cfg.Now())
@@ -296,6 +298,7 @@ func (d *Dispatcher) Subscribe(e *bot.Engine) {
 		stopped := d.stopped
 		d.mu.Unlock()
 		if stopped {
+			d.log.Warn("webhook dropped: dispatcher stopped", "type", env.Type, "event", env.ID)
 			return
 		}
 		select {
@@ -483,22 +486,35 @@ func (d *Dispatcher) Backoff(n int) time.Duration {
 // settle records the result of an attempt: delete on success, reschedule
 // on failure, or move to the dead letters after the last attempt.
 func (d *Dispatcher) settle(ctx context.Context, r delivery, sendErr error) error {
-	return d.store.Update(ctx, func(tx bot.Tx) error {
-		if sendErr == nil {
+	if sendErr == nil {
+		return d.store.Update(ctx, func(tx bot.Tx) error {
 			return tx.Delete(BucketOutbox, []byte(r.ID))
-		}
-		r.LastError = sendErr.Error()
-		if r.Attempts >= d.cfg.MaxAttempts {
-			d.log.Warn("webhook gave up", "delivery", r.ID, "type", r.Type, "attempts", r.Attempts, "err", sendErr)
+		})
+	}
+	r.LastError = sendErr.Error()
+	dead := r.Attempts >= d.cfg.MaxAttempts
+	if !dead {
+		r.NextAt = d.cfg.Now().Add(d.Backoff(r.Attempts))
+	}
+	// Update may run its function more than once: decide and log outside.
+	err := d.store.Update(ctx, func(tx bot.Tx) error {
+		if dead {
 			if err := tx.Delete(BucketOutbox, []byte(r.ID)); err != nil {
 				return err
 			}
 			return tx.Put(BucketDead, []byte(r.ID), &r)
 		}
-		r.NextAt = d.cfg.Now().Add(d.Backoff(r.Attempts))
-		d.log.Info("webhook failed, will retry", "delivery", r.ID, "type", r.Type, "attempt", r.Attempts, "next_at", r.NextAt, "err", sendErr)
 		return tx.Put(BucketOutbox, []byte(r.ID), &r)
 	})
+	if err != nil {
+		return err
+	}
+	if dead {
+		d.log.Warn("webhook gave up", "delivery", r.ID, "type", r.Type, "attempts", r.Attempts, "err", sendErr)
+	} else {
+		d.log.Info("webhook failed, will retry", "delivery", r.ID, "type", r.Type, "attempt", r.Attempts, "next_at", r.NextAt, "err", sendErr)
+	}
+	return nil
 }
 
 // post sends one attempt; any answer but 2xx is a failure.
@@ -517,6 +533,12 @@ func (d *Dispatcher) post(ctx context.Context, r delivery) error {
 	}
 	resp, err := d.cfg.Client.Do(req)
 	if err != nil {
+		// *url.Error's text holds the URL, and webhook URLs often carry a
+		// secret: keep only the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return fmt.Errorf("webhooks: post: %w", err)
 	}
 	defer resp.Body.Close()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -325,4 +326,45 @@ func TestBackoff(t *testing.T) {
 			t.Errorf("Backoff(%d) = %v, want %v", i+1, got, w)
 		}
 	}
+}
+
+func TestDispatcher_FailuresNeverLogTheURL(t *testing.T) {
+	db := openStore(t, filepath.Join(t.TempDir(), "t.db"))
+	defer db.Close()
+	var logs syncLog
+	// Nothing listens on port 1: every attempt fails with a *url.Error.
+	hook := "http://127.0.0.1:1/hooks/T000/B000/s3cr3t-token"
+	d := webhooks.New(db, webhooks.Config{URLs: []string{hook}, Secret: secret, MaxAttempts: 2, BaseDelay: time.Millisecond,
+		Jitter: func() float64 { return 0 }, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	stop := run(t, d)
+	defer stop()
+	if err := d.Enqueue(context.Background(), webhooks.Envelope{ID: "e", Type: "x", Data: json.RawMessage(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "dead letter", func() bool { n, _ := d.Dead(context.Background()); return n == 1 })
+	out := logs.String()
+	if !strings.Contains(out, "webhook gave up") {
+		t.Fatalf("no failure logged:\n%s", out)
+	}
+	if strings.Contains(out, "s3cr3t-token") {
+		t.Fatalf("the webhook URL's secret reached the log:\n%s", out)
+	}
+}
+
+// syncLog is a log sink safe for the dispatcher's goroutines.
+type syncLog struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
