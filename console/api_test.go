@@ -1,8 +1,10 @@
 package console_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -634,4 +636,41 @@ func TestConsolePage(t *testing.T) {
 	if r, _ := c.http.Get(e.srv.URL + "/agent/static/console.html"); r.StatusCode != 404 {
 		t.Fatalf("template served raw: %d", r.StatusCode)
 	}
+}
+
+func TestLogin_FailedAttemptNeverLogsWhatWasTyped(t *testing.T) {
+	var logs lockedBuffer
+	e := newEnv(t, console.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	e.MustAgent(t, "alice", "agent")
+	// A password typed into the id box by mistake.
+	status, _ := e.newClient(t).Do("POST", "/api/login", map[string]string{"id": "Hunter2 is my password", "password": "x"})
+	if status != http.StatusUnauthorized {
+		t.Fatalf("status %d, want 401", status)
+	}
+	e.newClient(t).Do("POST", "/api/login", map[string]string{"id": "alice", "password": "wrong password!"})
+	out := logs.String()
+	if strings.Contains(strings.ToLower(out), "hunter2") {
+		t.Fatalf("the typed id reached the log:\n%s", out)
+	}
+	if !strings.Contains(out, "id=alice") {
+		t.Fatalf("a failed login with a valid id is not logged with it:\n%s", out)
+	}
+}
+
+// lockedBuffer is a log sink safe for concurrent handlers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

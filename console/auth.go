@@ -218,7 +218,12 @@ func (c *Console) setSessionCookie(w http.ResponseWriter, r *http.Request, id st
 // Errors are *bot.Error values fit for the client.
 func (c *Console) login(r *http.Request, id, password string) (Account, string, Session, error) {
 	ip := c.clientIP(r)
-	nid := strings.ToLower(strings.TrimSpace(id))
+	// What was typed as an id may be a password typed in the wrong box, or
+	// 64 KiB of junk: logs and limiter keys only ever see a valid id.
+	nid, idErr := NormalizeID(id)
+	if idErr != nil {
+		nid = "(invalid)"
+	}
 	now := c.engine.Now()
 	keys := []string{"ip:" + ip, "id:" + nid}
 	if wait := c.limiter.blocked(now, keys...); wait > 0 {
