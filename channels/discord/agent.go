@@ -377,6 +377,13 @@ func (a *Adapter) agentClick(i *discordgo.Interaction, user *discordgo.User, act
 		a.ephemeral(ctx, i, "Only agents can do this.")
 		return
 	}
+	// The button must sit on this conversation's card in the staff
+	// channel or its thread: a click forged elsewhere acts on nothing.
+	if rec, ok, err := a.agentThread(ctx, convID); err != nil || !ok || (i.ChannelID != rec.CardChannelID && i.ChannelID != rec.ThreadID) {
+		a.ignored.Add(1)
+		a.ephemeral(ctx, i, "This button does not belong to a conversation here.")
+		return
+	}
 	agent := agentOf(user, i.Member)
 	var err error
 	switch action {

@@ -487,6 +487,18 @@ func TestEscalationGoesToTheStaffThreadAndAgentsReply(t *testing.T) {
 		t.Errorf("refusal = %+v", f)
 	}
 
+	// The same button replayed from another channel acts on nothing.
+	forged := card
+	forged.ChannelID = "some-other-channel"
+	h.fake.Click(discordfake.Click{Message: forged, CustomID: card.Buttons()[0].CustomID, UserID: agentAnn, UserName: "Ann", GuildID: staffGuild, Roles: []string{agentRole}})
+	h.wait("forged click refused", func() bool { return len(h.fake.Followups()) == 2 })
+	if f := h.fake.Followups()[1]; !strings.Contains(f.Content, "does not belong") {
+		t.Errorf("forged click answer = %+v", f)
+	}
+	if v, _ := h.engine.View(ctx, convID); v.Conversation.State != bot.StateWaiting {
+		t.Fatalf("a click from another channel changed the state to %s", v.Conversation.State)
+	}
+
 	// Ann claims.
 	h.fake.Click(discordfake.Click{Message: card, CustomID: card.Buttons()[0].CustomID, UserID: agentAnn, UserName: "Ann", GuildID: staffGuild, Roles: []string{agentRole}})
 	h.waitMessage(th.ID, "claimed this conversation")
