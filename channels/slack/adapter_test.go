@@ -427,6 +427,17 @@ func TestEscalationFromWeb_ClaimReplyNotesAndResolve(t *testing.T) {
 		return false
 	})
 
+	// A click whose value names another conversation acts on nothing.
+	e.click(slackfake.Click{User: "UA1", Channel: agents, MessageTS: parent.TS, ActionID: "fd_claim", Value: "01forgedconversation", Label: "Claim"})
+	e.waitFor("forged click refused", func() bool {
+		for _, m := range e.fake.Ephemerals() {
+			if m.User == "UA1" && strings.Contains(m.Text, "does not belong") {
+				return true
+			}
+		}
+		return false
+	})
+
 	// Claim.
 	e.click(slackfake.Click{User: "UA1", Channel: agents, MessageTS: parent.TS, ActionID: "fd_claim"})
 	e.waitFor("parent shows the holder", func() bool {

@@ -442,6 +442,13 @@ func (a *Adapter) onAgentButton(ctx context.Context, cb slackapi.InteractionCall
 	}
 	convID := act.Value
 	rec := parentRecord{Channel: channel, TS: cb.Container.MessageTs}
+	// The button's value must name the conversation of the parent message
+	// that carries it: a forged value acts on nothing.
+	if owner, ok, err := a.threadConv(ctx, channel, rec.TS); err != nil || !ok || owner != convID {
+		a.ignore("agent button not on its conversation's parent")
+		a.ephemeral(ctx, rec, cb.User.ID, "This button does not belong to a conversation here.")
+		return
+	}
 	agent := a.agent(ctx, cb.User.ID)
 	var err error
 	if act.ActionID == actionClaim {
