@@ -321,8 +321,8 @@ type inbound struct {
 	contact  Contact
 	msg      Message
 	dup      bool
-	closed   *Contact // a previous contact closed by this message
-	prevText string   // the customer's previous message, for repeat detection
+	closed   *Contact    // a previous contact closed by this message
+	prevText string      // the customer's previous message, for repeat detection
 	resumed  *Transition // a resolved conversation went back to the bot
 }
 

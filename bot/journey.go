@@ -269,13 +269,19 @@ func (e *Engine) RecordOrder(ctx context.Context, customerID string, stage Stage
 	})
 }
 
-// updateCustomer loads a customer, applies fn and stores the result when fn
-// reports a change (or touched LastPurchaseAt).
+// updateCustomer loads a customer (following merges: a shop may still
+// know a linked customer by the id that was merged away), applies fn and
+// stores the result when fn reports a change (or touched LastPurchaseAt).
 func (e *Engine) updateCustomer(ctx context.Context, customerID string, fn func(c *Customer, now time.Time) bool) (bool, error) {
 	now := e.cfg.Now()
 	changed := false
 	err := e.store.Update(ctx, func(tx Tx) error {
-		c, err := GetCustomer(tx, customerID)
+		changed = false
+		id, err := ResolveCustomerID(tx, customerID)
+		if err != nil {
+			return err
+		}
+		c, err := GetCustomer(tx, id)
 		if err != nil {
 			if isNotFound(err) {
 				return &Error{Code: ECodeNotFound, Message: "No such customer.", Err: err}

@@ -143,31 +143,48 @@ func (e *Engine) Link(ctx context.Context, aID, bID, reason string) (Customer, e
 				last.Reason += " (" + reason + ")"
 			}
 		}
-		if err := tx.Scan(BucketConversations, nil, nil, func(key []byte, decode func(any) error) (bool, error) {
+		// Collect first, write after: writing into a bucket while a scan
+		// walks it invalidates the scan's cursor.
+		var convs []Conversation
+		if err := tx.Scan(BucketConversations, nil, nil, func(_ []byte, decode func(any) error) (bool, error) {
 			var c Conversation
 			if err := decode(&c); err != nil {
 				return false, err
 			}
 			if c.CustomerID == b.ID {
-				c.CustomerID = a.ID
-				return true, tx.Put(BucketConversations, key, &c)
+				convs = append(convs, c)
 			}
 			return true, nil
 		}); err != nil {
 			return err
 		}
-		if err := tx.Scan(BucketContacts, nil, nil, func(key []byte, decode func(any) error) (bool, error) {
+		for i := range convs {
+			convs[i].CustomerID = a.ID
+			if err := tx.Put(BucketConversations, []byte(convs[i].ID), &convs[i]); err != nil {
+				return err
+			}
+		}
+		var contacts []Contact
+		if err := tx.Scan(BucketContacts, nil, nil, func(_ []byte, decode func(any) error) (bool, error) {
 			var c Contact
 			if err := decode(&c); err != nil {
 				return false, err
 			}
 			if c.CustomerID == b.ID {
-				c.CustomerID = a.ID
-				return true, tx.Put(BucketContacts, key, &c)
+				contacts = append(contacts, c)
 			}
 			return true, nil
 		}); err != nil {
 			return err
+		}
+		for i := range contacts {
+			contacts[i].CustomerID = a.ID
+			if err := tx.Put(BucketContacts, []byte(contacts[i].ID), &contacts[i]); err != nil {
+				return err
+			}
+			if err := moveContactIndex(tx, contacts[i].ID, b.ID, a.ID); err != nil {
+				return err
+			}
 		}
 		for _, k := range []SurveyKind{SurveyNPS, SurveyReview} {
 			ta, err := surveyLast(tx, k, a.ID)
@@ -323,6 +340,7 @@ func (e *Engine) CustomerByID(ctx context.Context, id string) (CustomerRecord, e
 	if err != nil {
 		return rec, err
 	}
-	rec.Contacts, err = ListContacts(ctx, e.store, ContactFilter{CustomerID: rec.Customer.ID})
+	rec.Contacts, err = CustomerContacts(ctx, e.store, rec.Customer.ID, 0)
+	slices.Reverse(rec.Contacts)
 	return rec, err
 }

@@ -158,7 +158,7 @@ func GetContact(tx Tx, id string) (Contact, error) {
 
 // PutContact stores a contact.
 func PutContact(tx Tx, c *Contact) error {
-	return tx.Put(BucketContacts, []byte(c.ID), c)
+	return putContactIndexed(tx, c)
 }
 
 // AppendTransition stores a handoff state change of a conversation.

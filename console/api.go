@@ -234,7 +234,7 @@ func (c *Console) apiView(w http.ResponseWriter, r *http.Request, p *principal) 
 	if out.Position, _, err = c.engine.QueuePosition(ctx, v.Conversation.ID); err != nil {
 		c.log.Warn("queue position", "conversation", v.Conversation.ID, "err", err)
 	}
-	contacts, err := customerContacts(ctx, c.store, v.Customer.ID, maxContacts)
+	contacts, err := bot.CustomerContacts(ctx, c.store, v.Customer.ID, maxContacts)
 	if err != nil {
 		c.log.Warn("customer contacts", "customer", v.Customer.ID, "err", err)
 	}
@@ -345,6 +345,44 @@ func (c *Console) apiTransfer(w http.ResponseWriter, r *http.Request, p *princip
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+type assignRequest struct {
+	// AgentID is who gets the conversation.
+	AgentID string `json:"agent_id"`
+}
+
+// apiAssign: POST /api/conversations/{id}/assign {"agent_id"} gives a
+// waiting conversation to an agent (admins only; bot.Engine.Assign).
+func (c *Console) apiAssign(w http.ResponseWriter, r *http.Request, p *principal) {
+	var req assignRequest
+	if err := decode(r, &req); err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	id := strings.ToLower(strings.TrimSpace(req.AgentID))
+	if id == "" {
+		c.writeErr(w, r, bot.Errorf(bot.ECodeInvalid, "Choose the agent to assign it to (agent_id)."))
+		return
+	}
+	acc, err := c.accounts.Get(ctx, id)
+	if errors.Is(err, ErrNoAgent) {
+		c.writeErr(w, r, bot.Errorf(bot.ECodeNotFound, "No agent with id %q.", req.AgentID))
+		return
+	}
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	conv, err := c.engine.Assign(ctx, r.PathValue("id"), p.agent(), acc.Agent())
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	dir := c.agentDirectory(ctx)
+	writeJSON(w, http.StatusOK, map[string]any{"conversation": ConversationJSON{ID: conv.ID, Channel: conv.Channel, State: conv.State,
+		Agent: agentRef(dir, conv.AgentID), CustomerID: conv.CustomerID, OpenedAt: conv.OpenedAt, UpdatedAt: conv.UpdatedAt}})
 }
 
 func (c *Console) apiResolve(w http.ResponseWriter, r *http.Request, p *principal) {

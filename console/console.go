@@ -168,6 +168,11 @@ func (c *Console) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /api/canned/{id}", c.api(roleAdmin, c.apiCannedUpdate))
 	mux.HandleFunc("DELETE /api/canned/{id}", c.api(roleAdmin, c.apiCannedDelete))
 	mux.HandleFunc("GET /api/agents", c.api(roleAgent, c.apiAgents))
+	mux.HandleFunc("POST /api/conversations/{id}/assign", c.api(roleAdmin, c.apiAssign))
+	mux.HandleFunc("GET /api/customers", c.api(roleAgent, c.apiCustomerSearch))
+	mux.HandleFunc("GET /api/customers/{id}", c.api(roleAgent, c.apiCustomer))
+	mux.HandleFunc("POST /api/customers/{id}/link", c.api(roleAgent, c.apiCustomerLink))
+	mux.HandleFunc("POST /api/customers/referrals", c.api(roleAgent, c.apiReferral))
 }
 
 // Handler returns a mux with only the console's routes, for tests and for

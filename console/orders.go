@@ -54,31 +54,5 @@ func (c *Console) customerOrders(ctx context.Context, cust bot.Customer) ([]Orde
 	return nonNil(orders), "ok", ""
 }
 
-// maxContacts bounds the contacts shown with a conversation, and
-// maxContactScan how many stored contacts are looked at to find them:
-// contacts have no index by customer, so the newest are scanned.
-const (
-	maxContacts    = 20
-	maxContactScan = 20_000
-)
-
-// customerContacts returns the customer's newest contacts on any channel.
-func customerContacts(ctx context.Context, s bot.Store, customerID string, limit int) ([]bot.Contact, error) {
-	var out []bot.Contact
-	err := s.View(ctx, func(tx bot.Tx) error {
-		out = out[:0]
-		scanned := 0
-		return tx.ScanReverse(bot.BucketContacts, nil, func(_ []byte, decode func(any) error) (bool, error) {
-			scanned++
-			var ct bot.Contact
-			if err := decode(&ct); err != nil {
-				return false, err
-			}
-			if ct.CustomerID == customerID {
-				out = append(out, ct)
-			}
-			return len(out) < limit && scanned < maxContactScan, nil
-		})
-	})
-	return out, err
-}
+// maxContacts bounds the contacts shown with a conversation.
+const maxContacts = 20

@@ -227,7 +227,7 @@ func New(engine *bot.Engine, cfg Config) (*Adapter, error) {
 		api:        slackapi.New(cfg.BotToken, opts...),
 		agentChans: map[string]bool{},
 		seen:       newSeenSet(cfg.DedupeTTL, cfg.DedupeSize, cfg.Now),
-		users:      newUserCache(time.Hour, 5000, cfg.Now),
+		users:      newUserCache(userInfoTTL, userCacheSize, cfg.Now),
 		stop:       make(chan struct{}),
 		jobs:       make(chan func(context.Context), cfg.QueueSize),
 		agentQ:     newEventQueue(cfg.MaxPending),

@@ -138,7 +138,7 @@ func (a *Adapter) onCustomerMessage(ctx context.Context, in incoming) {
 		Text:     text,
 		// Channel threads are readable by every member: no personal data.
 		Public:  !isDM(in.channel, in.channelType),
-		Profile: a.profile(ctx, in.user),
+		Profile: a.profile(ctx, in.team, in.user),
 	}, in.user)
 }
 
@@ -208,7 +208,7 @@ func (a *Adapter) onChoice(ctx context.Context, cb slackapi.InteractionCallback,
 		Text:     label,
 		Choice:   value,
 		Public:   !isDM(channel, ""),
-		Profile:  a.profile(ctx, cb.User.ID),
+		Profile:  a.profile(ctx, team, cb.User.ID),
 	}, cb.User.ID)
 }
 
@@ -359,19 +359,58 @@ func (a *Adapter) sendQueue(ctx context.Context, conv bot.Conversation, channel,
 	})
 }
 
-// profile is what Slack tells about a user: their name. It is not
-// Verified: the shop did not vouch for it.
-func (a *Adapter) profile(ctx context.Context, user string) *bot.Profile {
+// Lookups of Slack users (users.info) for customers' profiles and
+// agents' names. A lookup never holds up an answer for long: it has its own
+// short timeout, and a failure is remembered briefly, so a Slack API
+// outage costs one slow call per user per minute rather than one per
+// message.
+const (
+	userInfoTTL     = time.Hour
+	userFailTTL     = time.Minute
+	userInfoTimeout = 5 * time.Second
+	userCacheSize   = 5000
+)
+
+// profile is what Slack tells about a customer, for the engine. Slack
+// confirms the email address of every workspace member, so a profile with
+// an email is Verified: the journey links the customer with the web
+// visitor who signed in with the same address (bot.Engine.LinkVerified).
+// Without an email (the app lacks users:read.email, or the member has
+// none) only the name is passed, unverified.
+//
+// A customer whose stored profile is already verified (a signed-in web
+// visitor this Slack user was linked with) gets nil: the engine replaces a
+// profile with any verified one, which would drop the shop's user id.
+// When users.info fails the customer stays anonymous (logged at debug).
+func (a *Adapter) profile(ctx context.Context, team, user string) *bot.Profile {
+	var cust bot.Customer
+	var known bool
+	err := a.engine.Store().View(ctx, func(tx bot.Tx) error {
+		var err error
+		cust, known, err = bot.CustomerByIdentity(tx, bot.Identity{Channel: bot.ChannelSlack, ID: team + ":" + user})
+		return err
+	})
+	if err != nil {
+		a.log.Debug("slack customer lookup failed", "user", user, "err", err)
+	}
+	if known && cust.Profile.Verified {
+		return nil
+	}
 	u, ok := a.user(ctx, user)
 	if !ok {
 		return nil
 	}
-	return &bot.Profile{Name: u.name, Email: u.email}
+	if u.email == "" {
+		return &bot.Profile{Name: u.name}
+	}
+	return &bot.Profile{Name: u.name, Email: u.email, Verified: true}
 }
 
 type userInfo struct {
 	name, email string
-	exp         time.Time
+	// failed marks a lookup that failed, remembered for userFailTTL.
+	failed bool
+	exp    time.Time
 }
 
 // userCache remembers users.info answers for a while, bounded in size.
@@ -398,29 +437,37 @@ func (c *userCache) get(id string) (userInfo, bool) {
 }
 
 func (c *userCache) put(id string, u userInfo) {
+	ttl := c.ttl
+	if u.failed {
+		ttl = min(ttl, userFailTTL)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
 		clear(c.m)
 	}
-	u.exp = c.now().Add(c.ttl)
+	u.exp = c.now().Add(ttl)
 	c.m[id] = u
 }
 
-// user looks a Slack user up (users.info), cached.
+// user looks a Slack user up (users.info), cached; false when Slack could
+// not say (now or within the last minute).
 func (a *Adapter) user(ctx context.Context, id string) (userInfo, bool) {
 	if id == "" {
 		return userInfo{}, false
 	}
 	if u, ok := a.users.get(id); ok {
-		return u, true
+		return u, !u.failed
 	}
+	ctx, cancel := context.WithTimeout(ctx, userInfoTimeout)
+	defer cancel()
 	u, err := a.api.GetUserInfoContext(ctx, id)
 	if err != nil {
 		a.log.Debug("slack users.info failed", "user", id, "err", err)
+		a.users.put(id, userInfo{failed: true})
 		return userInfo{}, false
 	}
-	info := userInfo{name: u.Profile.DisplayName, email: u.Profile.Email}
+	info := userInfo{name: u.Profile.DisplayName, email: strings.TrimSpace(u.Profile.Email)}
 	for _, n := range []string{u.Profile.RealName, u.RealName, u.Name} {
 		if info.name == "" {
 			info.name = n

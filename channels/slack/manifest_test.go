@@ -34,7 +34,7 @@ func TestManifest_GrantsWhatTheAdapterUses(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"app_mentions:read", "channels:history", "groups:history", "im:history", "chat:write", "reactions:write", "users:read"} {
+	for _, s := range []string{"app_mentions:read", "channels:history", "groups:history", "im:history", "chat:write", "reactions:write", "users:read", "users:read.email"} {
 		if !slices.Contains(m.OAuth.Scopes.Bot, s) {
 			t.Errorf("scope %s missing", s)
 		}

@@ -14,10 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 
 	"github.com/frontdesk-chat/frontdesk/bot"
 	"github.com/frontdesk-chat/frontdesk/console"
+	"github.com/frontdesk-chat/frontdesk/internal/browsertest"
 	"github.com/frontdesk-chat/frontdesk/store"
 )
 
@@ -428,5 +430,69 @@ func TestAgents_CommandsManageAccounts(t *testing.T) {
 	runOK("agents", "remove", "alice")
 	if out := runOK("agents", "list"); strings.Contains(out, "alice") {
 		t.Fatalf("still listed:\n%s", out)
+	}
+}
+
+// TestConsoleInBrowser_AdminLinksAndAssigns: an admin opens a waiting web
+// customer in the console, finds the same person's Slack record by email
+// and links it (the identities list shows both), then assigns the
+// conversation to an agent.
+func TestConsoleInBrowser_AdminLinksAndAssigns(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	MustAddAgent(t, dir, "root", "Root", "admin")
+	MustAddAgent(t, dir, "bob", "Bob", "agent")
+	m := MustServe(t, dir)
+	slack, err := m.Engine.Handle(ctx, bot.Inbound{Channel: bot.ChannelSlack, UserID: "T1:U9", Text: "hello",
+		Profile: &bot.Profile{Name: "Sam S", Email: "sam@example.com", Verified: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	webRC, err := m.Engine.Handle(ctx, bot.Inbound{Channel: bot.ChannelWeb, UserID: "v:visitor-1", Text: "Talk to a person", Choice: bot.ChoiceHuman})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	browser := browsertest.New(t)
+	var problems browsertest.Console
+	problems.Watch(browser)
+	browsertest.Do(t, browser, "sign in",
+		chromedp.Navigate(m.URL()+"/agent"),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.SendKeys(chromedp.ID("id"), "root"),
+		chromedp.SendKeys(chromedp.ID("password"), agentPassword),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#waiting .item")),
+	)
+	browsertest.Do(t, browser, "open the waiting customer", chromedp.Click(chromedp.CSS("#waiting .item .name")))
+	browsertest.Poll(t, browser, "the identities", `[...document.querySelectorAll('#identities li')].some(e => e.textContent.startsWith('web · visitor'))`)
+	browsertest.Do(t, browser, "find the Slack record",
+		chromedp.SendKeys(chromedp.ID("link-query"), "sam@example.com"),
+		chromedp.Click(chromedp.ID("link-find")),
+	)
+	browsertest.Poll(t, browser, "the search result", `[...document.querySelectorAll('#link-results li')].some(e => e.textContent.includes('Sam S') && e.textContent.includes('slack · T1:U9'))`)
+	browsertest.Eval[bool](t, browser, `window.confirm = () => true, true`)
+	browsertest.Do(t, browser, "link", chromedp.Click(chromedp.CSS("#link-results .link-button")))
+	browsertest.Poll(t, browser, "both identities", `[...document.querySelectorAll('#identities li')].some(e => e.textContent === 'slack · T1:U9')`)
+
+	browsertest.Poll(t, browser, "the assign control", `!document.getElementById('assign').hidden && document.getElementById('assign-to').options.length > 0`)
+	browsertest.Do(t, browser, "assign to Bob",
+		chromedp.SetValue(chromedp.ID("assign-to"), "bob"),
+		chromedp.Click(chromedp.ID("assign")),
+	)
+	browsertest.Poll(t, browser, "held by Bob", `document.getElementById('conv-meta').textContent.includes('with Bob')`)
+
+	v, err := m.Engine.View(ctx, webRC.ConversationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Conversation.AgentID != "bob" || len(v.Customer.Identities) != 2 {
+		t.Fatalf("conversation held by %q, customer %+v", v.Conversation.AgentID, v.Customer)
+	}
+	if c, err := m.Engine.Customer(ctx, slack.CustomerID); err != nil || c.ID != v.Customer.ID {
+		t.Fatalf("the Slack record resolves to %s, %v; want %s", c.ID, err, v.Customer.ID)
+	}
+	for _, p := range problems.Problems() {
+		t.Errorf("page problem: %s", p)
 	}
 }

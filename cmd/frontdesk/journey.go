@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -221,8 +220,6 @@ func openJourney(ctx context.Context, m *Main, mux *http.ServeMux) (func(context
 func backfillContactIndex(ctx context.Context, e *bot.Engine, log *slog.Logger) {
 	n, err := bot.BackfillContactIndex(ctx, e.Store(), e.Now())
 	switch {
-	case errors.Is(err, bot.ErrContactIndexOff):
-		log.Debug("contacts-by-customer index not maintained: customer views scan the ledger")
 	case err != nil && ctx.Err() == nil:
 		log.Warn("contacts-by-customer index backfill", "err", err)
 	case n > 0:

@@ -14,7 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/frontdesk-chat/frontdesk/bot"
+	"github.com/frontdesk-chat/frontdesk/channels/slack/slackfake"
+	"github.com/frontdesk-chat/frontdesk/channels/web"
 	"github.com/frontdesk-chat/frontdesk/console"
 	"github.com/frontdesk-chat/frontdesk/reports"
 )
@@ -200,5 +204,170 @@ func TestCommands_ReportExportCustomers(t *testing.T) {
 	}
 	if err := run(ctx, []string{"customers", "link", a.CustomerID}, io.Discard, &errOut); exitCode(err) != 2 {
 		t.Fatalf("link with one id: %v", err)
+	}
+}
+
+// waitUntil polls cond until it holds, failing the test at the deadline.
+func waitUntil(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("waiting for %s: timed out", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A visitor signs in on the web with an identity token; the same person
+// writes to the bot on Slack, whose profile carries the same (Slack-
+// confirmed) email: the journey links them into one customer.
+func TestServe_SlackCustomerWithASignedInVisitorsEmailIsLinked(t *testing.T) {
+	ctx := t.Context()
+	fake := slackfake.New()
+	t.Cleanup(fake.Close)
+	fake.SetUser("UJ", "Jane D")
+	fake.SetUserEmail("UJ", "JANE@example.com")
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	env := map[string]string{"SLACK_BOT_TOKEN": fake.BotToken, "SLACK_APP_TOKEN": fake.AppToken, "SLACK_API_URL": fake.APIURL()}
+	m := MustServe(t, t.TempDir(), func(m *Main) {
+		m.Getenv = func(k string) string { return env[k] }
+		m.Config.IdentitySecret = secret
+	})
+
+	token, err := web.MintIdentity(secret, "42", "jane@example.com", "Jane", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := MustDialToken(t, m, newVisitor(), token)
+	c.Say("how long does delivery take?", "")
+	var webCustomer bot.Customer
+	waitUntil(t, "the signed-in visitor's email indexed", func() bool {
+		webCustomer, err = m.Engine.CustomerByVerifiedEmail(ctx, "jane@example.com")
+		return err == nil
+	})
+
+	ev := map[string]any{"type": "message", "channel": "D1", "channel_type": "im", "user": "UJ", "text": "how long does delivery take?",
+		"ts": "1700000000.000100", "event_ts": "1700000000.000100", "team": "T1"}
+	if _, err := fake.SendEvent(ctx, "Ev1", ev); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the Slack customer linked to the visitor", func() bool {
+		conv, _, err := m.Engine.History(ctx, bot.ChannelSlack, "T1:UJ", "D1", 1)
+		return err == nil && conv.CustomerID == webCustomer.ID
+	})
+	merged, err := m.Engine.Customer(ctx, webCustomer.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(merged.Identities) != 2 || merged.Profile.ExternalID != "42" || merged.Profile.Name != "Jane" {
+		t.Fatalf("merged customer %+v", merged)
+	}
+}
+
+// The shop's backend reports a referral with an agent's API token, by the
+// customer's verified email: a loyal customer becomes an advocate.
+func TestServe_ReferralFromTheShopsBackend(t *testing.T) {
+	ctx := t.Context()
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	m := MustServe(t, t.TempDir(), func(m *Main) { m.Config.IdentitySecret = secret })
+	accts := &console.Accounts{Store: m.Engine.Store(), Cost: bcrypt.MinCost}
+	if _, err := accts.Add(ctx, "shop", "Shop backend", bot.RoleNameAgent, "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	apiToken, err := accts.NewToken(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idToken, err := web.MintIdentity(secret, "7", "ann@example.com", "Ann", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	MustDialToken(t, m, newVisitor(), idToken).Say("how long does delivery take?", "")
+	var ann bot.Customer
+	waitUntil(t, "the customer's email indexed", func() bool {
+		ann, err = m.Engine.CustomerByVerifiedEmail(ctx, "ann@example.com")
+		return err == nil
+	})
+	if _, err := m.Engine.RecordOrder(ctx, ann.ID, bot.StageLoyalty, "third order", "A1***", m.Engine.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	post := func(auth, body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, m.URL()+"/api/customers/referrals", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(data)
+	}
+	body := `{"email": "Ann@Example.com", "referred": "order R-1001"}`
+	if code, data := post("", body); code != http.StatusUnauthorized {
+		t.Fatalf("without a token: %d %s", code, data)
+	}
+	code, data := post(apiToken, body)
+	if code != http.StatusOK || !strings.Contains(data, `"moved":true`) || !strings.Contains(data, `"stage":"advocacy"`) {
+		t.Fatalf("referral: %d %s", code, data)
+	}
+	rec, err := m.Engine.Customer(ctx, ann.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := rec.StageHistory[len(rec.StageHistory)-1]; last.To != bot.StageAdvocacy || last.Reason != "referral" || last.Evidence != "order R-1001" {
+		t.Fatalf("stage change %+v", last)
+	}
+}
+
+// Contacts stored before the contacts-by-customer index existed are
+// indexed when the server starts.
+func TestServe_ContactIndexIsBackfilledAtStart(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	m := MustServe(t, dir)
+	for _, u := range []string{"v:1", "v:2", "v:1"} {
+		journeyHandle(t, m, bot.ChannelWeb, u, "hello")
+	}
+	// Make it a database from before the index.
+	err := m.Engine.Store().Update(ctx, func(tx bot.Tx) error {
+		var keys []string
+		if err := tx.Scan(bot.BucketContactsByCustomer, nil, nil, func(k []byte, _ func(any) error) (bool, error) {
+			keys = append(keys, string(k))
+			return true, nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := tx.Delete(bot.BucketContactsByCustomer, []byte(k)); err != nil {
+				return err
+			}
+		}
+		return tx.Delete(bot.BucketMeta, []byte("contacts_by_customer_index"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	MustStop(t, m)
+
+	m = MustServe(t, dir)
+	waitUntil(t, "the index complete", func() bool {
+		ready := false
+		err := m.Engine.Store().View(ctx, func(tx bot.Tx) (err error) { ready, err = bot.ContactIndexReady(tx); return })
+		return err == nil && ready
+	})
+	contacts, err := bot.ListContacts(ctx, m.Engine.Store(), bot.ContactFilter{})
+	if err != nil || len(contacts) != 2 {
+		t.Fatalf("ledger: %d contacts, %v", len(contacts), err)
+	}
+	for _, c := range contacts {
+		got, err := bot.CustomerContacts(ctx, m.Engine.Store(), c.CustomerID, 0)
+		if err != nil || len(got) != 1 || got[0].ID != c.ID {
+			t.Fatalf("contacts of %s through the index: %+v, %v", c.CustomerID, got, err)
+		}
 	}
 }

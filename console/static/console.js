@@ -126,6 +126,7 @@
   // ---- Conversation ----
 
   function openConversation(id) {
+    if (state.current !== id) { $("link-results").replaceChildren(); $("link-query").value = ""; }
     state.current = id;
     showError("");
     renderQueue();
@@ -185,6 +186,10 @@
     var mine = c.state === "agent" && c.agent && c.agent.id === me.id;
     var canAct = mine || (isAdmin && c.state === "agent");
     $("claim").hidden = c.state !== "waiting";
+    if (isAdmin) {
+      $("assign").hidden = $("assign-to").hidden = c.state !== "waiting";
+      renderAssignOptions();
+    }
     $("transfer").hidden = $("transfer-to").hidden = !canAct;
     $("resolve").hidden = !(canAct || c.state === "waiting");
     $("send-reply").disabled = !canAct;
@@ -203,8 +208,13 @@
     row("Email", v.customer.email ? v.customer.email + (v.customer.verified ? " (verified)" : " (not verified)") : "");
     row("Shop id", v.customer.external_id);
     row("Stage", v.customer.stage);
-    row("Channels", v.customer.identities.map(function (i) { return i.channel; }).join(", "));
+    row("Customer id", v.customer.id);
     row("Customer since", when(v.customer.created_at));
+
+    var ids = $("identities");
+    ids.replaceChildren();
+    v.customer.identities.forEach(function (i) { ids.appendChild(el("li", "", identityLabel(i))); });
+    if (v.customer.identities.length > 1) ids.appendChild(el("li", "muted small", "Linked: one customer, one journey on every channel."));
 
     var j = $("journey");
     j.replaceChildren();
@@ -259,6 +269,28 @@
       li.appendChild(el("div", "muted small", when(t.at) + " · " + t.by + " · " + t.reason + " · " + t.stage));
       ts.appendChild(li);
     });
+  }
+
+  // identityLabel describes where a customer is known: a web visitor, a
+  // signed-in shop user, a Slack or Discord user.
+  function identityLabel(i) {
+    if (i.channel === "web" && i.id.indexOf("u:") === 0) return "web · shop user " + i.id.slice(2);
+    if (i.channel === "web" && i.id.indexOf("v:") === 0) return "web · visitor " + i.id.slice(2, 10) + (i.id.length > 10 ? "…" : "");
+    return i.channel + " · " + i.id;
+  }
+
+  function customerSummary(c) {
+    return [customerName(c), c.email && c.email !== customerName(c) ? c.email + (c.verified ? " (verified)" : "") : "",
+      c.identities.map(function (i) { return i.channel; }).join(", "), c.stage].filter(Boolean).join(" · ");
+  }
+
+  function renderAssignOptions() {
+    var sel = $("assign-to");
+    var keep = sel.value;
+    sel.replaceChildren();
+    state.agents.forEach(function (a) { sel.appendChild(new Option(a.name + (a.online ? " (online)" : ""), a.id)); });
+    sel.value = keep;
+    if (sel.selectedIndex < 0) sel.selectedIndex = 0;
   }
 
   function renderTransferOptions(c) {
@@ -319,6 +351,47 @@
   }
 
   $("claim").addEventListener("click", function () { claim(state.current); });
+  if (isAdmin) {
+    $("assign").addEventListener("click", function () {
+      var to = $("assign-to").value;
+      if (!to) { showError("There is no agent to assign it to."); return; }
+      act("/assign", { agent_id: to }, function () { loadView(); });
+    });
+  }
+
+  // ---- Linking customers ----
+
+  $("link-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    showError("");
+    var q = $("link-query").value.trim(), results = $("link-results");
+    results.replaceChildren();
+    if (!q || !state.view) return;
+    var self = state.view.customer.id;
+    api("GET", "/api/customers?q=" + encodeURIComponent(q)).then(function (res) {
+      var found = res.customers.filter(function (c) { return c.id !== self; });
+      if (!found.length) { results.appendChild(el("li", "muted small", "No other customer found.")); return; }
+      found.forEach(function (c) {
+        var li = el("li");
+        li.appendChild(el("div", "", customerSummary(c)));
+        li.appendChild(el("div", "muted small", c.identities.map(identityLabel).join("; ")));
+        var b = el("button", "small-button link-button", "Link with this customer");
+        b.type = "button";
+        b.addEventListener("click", function () { linkWith(self, c); });
+        li.appendChild(b);
+        results.appendChild(li);
+      });
+    }).catch(function (err) { showError(err.message); });
+  });
+
+  function linkWith(self, other) {
+    if (!confirm("Link " + customerSummary(other) + " with this customer? Their conversations and journeys become one. This cannot be undone.")) return;
+    api("POST", "/api/customers/" + encodeURIComponent(self) + "/link", { customer_id: other.id }).then(function () {
+      $("link-results").replaceChildren(el("li", "muted small", "Linked."));
+      $("link-query").value = "";
+      return loadView();
+    }).catch(function (err) { showError(err.message); });
+  }
   $("resolve").addEventListener("click", function () {
     if (!confirm("Resolve this conversation? The customer goes back to the bot.")) return;
     act("/resolve", undefined, function () { if (isAdmin) loadView(); else closeView("Resolved."); });
@@ -393,6 +466,7 @@
     return api("GET", "/api/agents").then(function (res) {
       state.agents = res.agents;
       if (state.view) renderTransferOptions(state.view.conversation);
+      if (isAdmin) renderAssignOptions();
     });
   }
 

@@ -147,7 +147,8 @@ type Server struct {
 	posts      []Post
 	ephemerals []Ephemeral
 	reactions  []Reaction
-	users      map[string]string
+	users      map[string]user
+	usersFail  bool
 	opens      int
 	conns      int
 	conn       *wsConn
@@ -186,7 +187,7 @@ func New() *Server {
 		TeamID: "T1", BotUserID: "UBOT", BotID: "BBOT", AppID: "A1", VerificationToken: "fake-verification",
 		PingInterval: 500 * time.Millisecond,
 		changed:      make(chan struct{}),
-		users:        map[string]string{},
+		users:        map[string]user{},
 		acks:         map[string]bool{},
 		calls:        map[string]int{},
 	}
@@ -223,11 +224,33 @@ func (s *Server) Close() {
 	s.srv.Close()
 }
 
+// user is a workspace member as users.info tells.
+type user struct{ name, email string }
+
 // SetUser names a user for users.info.
 func (s *Server) SetUser(id, displayName string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.users[id] = displayName
+	u := s.users[id]
+	u.name = displayName
+	s.users[id] = u
+}
+
+// SetUserEmail gives a user the email address in their profile, as Slack
+// shows it to apps with users:read.email.
+func (s *Server) SetUserEmail(id, email string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[id]
+	u.email = email
+	s.users[id] = u
+}
+
+// FailUsersInfo makes users.info answer with an error (true) or normally.
+func (s *Server) FailUsersInfo(fail bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.usersFail = fail
 }
 
 // notify wakes WaitFor callers. Call with mu held.
@@ -499,15 +522,24 @@ func (s *Server) usersInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	id := f.Get("user")
 	s.mu.Lock()
-	name, found := s.users[id]
+	u, found := s.users[id]
+	fail := s.usersFail
 	s.mu.Unlock()
+	if fail {
+		slackErr(w, "fatal_error")
+		return
+	}
 	if !found {
 		slackErr(w, "user_not_found")
 		return
 	}
+	profile := map[string]any{"display_name": u.name, "real_name": u.name}
+	if u.email != "" {
+		profile["email"] = u.email
+	}
 	writeJSON(w, map[string]any{"ok": true, "user": map[string]any{
-		"id": id, "team_id": s.TeamID, "name": strings.ToLower(name), "real_name": name,
-		"profile": map[string]any{"display_name": name, "real_name": name},
+		"id": id, "team_id": s.TeamID, "name": strings.ToLower(u.name), "real_name": u.name,
+		"profile": profile,
 	}})
 }
 

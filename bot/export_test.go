@@ -1,0 +1,4 @@
+package bot
+
+// PutContactIndexed is putContactIndexed, the body PutContact needs.
+var PutContactIndexed = putContactIndexed
