@@ -131,3 +131,36 @@ func TestAgentOps_ContactCloseIsPublishedOnce(t *testing.T) {
 		t.Fatalf("contact.close published %d times for one resolve and three notes, want 1", closes)
 	}
 }
+
+func TestForget_RemovesEveryVerifiedEmailOfALinkedCustomer(t *testing.T) {
+	ctx := context.Background()
+	h := newDBHarness(t)
+	web := h.MustSend(t, bot.Inbound{UserID: "u:1", Text: "who are you", Profile: &bot.Profile{Email: "ann@work.example", Verified: true}})
+	slack := h.MustSend(t, bot.Inbound{Channel: bot.ChannelSlack, UserID: "T1:U1", Text: "who are you", Profile: &bot.Profile{Email: "ann@home.example", Verified: true}})
+	for _, id := range []string{web.CustomerID, slack.CustomerID} {
+		if _, _, err := h.engine.LinkVerified(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merged, err := h.engine.Link(ctx, web.CustomerID, slack.CustomerID, "same person")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, email := range []string{"ann@work.example", "ann@home.example"} {
+		if c, err := h.engine.CustomerByVerifiedEmail(ctx, email); err != nil || c.ID != merged.ID {
+			t.Fatalf("before forget %s → %q, %v; want the merged customer", email, c.ID, err)
+		}
+	}
+	if _, err := h.engine.Forget(ctx, merged.ID); err != nil {
+		t.Fatal(err)
+	}
+	err = h.db.View(ctx, func(tx bot.Tx) error {
+		return tx.Scan(bot.BucketJourney, []byte("email/"), nil, func(key []byte, _ func(any) error) (bool, error) {
+			t.Errorf("forget left the verified email index entry %q", key)
+			return true, nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -61,16 +61,24 @@ func (e *Engine) Forget(ctx context.Context, customerID string) (ForgetResult, e
 			}
 			res.Identities++
 		}
-		if cust.Profile.Email != "" {
+		// Every verified email that leads to this customer, not just the
+		// current profile's: a link may have brought others.
+		var emails [][]byte
+		if err := tx.Scan(BucketJourney, []byte("email/"), nil, func(key []byte, decode func(any) error) (bool, error) {
 			var owner string
-			ok, err := tx.Get(BucketJourney, keyEmail(cust.Profile.Email), &owner)
-			if err != nil {
-				return err
+			if err := decode(&owner); err != nil {
+				return false, err
 			}
-			if ok && owner == cust.ID {
-				if err := tx.Delete(BucketJourney, keyEmail(cust.Profile.Email)); err != nil {
-					return err
-				}
+			if owner == cust.ID {
+				emails = append(emails, key)
+			}
+			return true, nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range emails {
+			if err := tx.Delete(BucketJourney, k); err != nil {
+				return err
 			}
 		}
 		cust.Identities, cust.Profile = []Identity{}, Profile{}
@@ -106,7 +114,10 @@ func (e *Engine) Forget(ctx context.Context, customerID string) (ForgetResult, e
 			res.Conversations++
 			res.Messages += n
 		}
-		return tx.Scan(BucketContacts, nil, nil, func(key []byte, decode func(any) error) (bool, error) {
+		// Collect first, write after: a bucket must not change under its
+		// own scan.
+		var redact []Contact
+		if err := tx.Scan(BucketContacts, nil, nil, func(_ []byte, decode func(any) error) (bool, error) {
 			var c Contact
 			if err := decode(&c); err != nil {
 				return false, err
@@ -115,12 +126,20 @@ func (e *Engine) Forget(ctx context.Context, customerID string) (ForgetResult, e
 				return true, nil
 			}
 			res.Contacts++
-			if c.OrderNumber == "" {
-				return true, nil
+			if c.OrderNumber != "" {
+				c.OrderNumber = ""
+				redact = append(redact, c)
 			}
-			c.OrderNumber = ""
-			return true, tx.Put(BucketContacts, key, &c)
-		})
+			return true, nil
+		}); err != nil {
+			return err
+		}
+		for i := range redact {
+			if err := PutContact(tx, &redact[i]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return res, fmt.Errorf("bot: forget: %w", err)

@@ -49,10 +49,10 @@ func (f orderFlow) Step(_ context.Context, req bot.FlowRequest) (bot.FlowReply, 
 		switch n {
 		case "A1":
 			return bot.FlowReply{Messages: []bot.Message{{Text: "Order A1 was delivered yesterday."}}, Stage: bot.StagePostPurchase,
-				StageReason: "order delivered", Evidence: "A***", OrderNumber: "A1", PurchasedAt: f.now()}, nil
+				StageReason: "order delivered", Evidence: "A***", OrderNumber: "A1", PurchasedAt: f.now(), Outcome: bot.TurnAnswered}, nil
 		case "B2":
 			return bot.FlowReply{Messages: []bot.Message{{Text: "Order B2 is on its way."}}, Stage: bot.StageLoyalty,
-				StageReason: "repeat order", Evidence: "B***", OrderNumber: "B2"}, nil
+				StageReason: "repeat order", Evidence: "B***", OrderNumber: "B2", Outcome: bot.TurnAnswered}, nil
 		}
 	}
 	return bot.FlowReply{Messages: []bot.Message{{Text: "What is your order number?"}}, State: &bot.FlowState{Name: bot.ActionTrackOrder, Step: "ask"}}, nil
