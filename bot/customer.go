@@ -74,3 +74,25 @@ func (c *Customer) MoveTo(to Stage, at time.Time, reason, evidence string) bool 
 	c.UpdatedAt = at
 	return true
 }
+
+// merge returns p updated with what a channel now says: its non-empty
+// fields win, except that unverified details never overwrite verified ones
+// (a Slack display name must not replace the shop's verified email and user
+// id). The result is verified if either was.
+func (p Profile) merge(in Profile) Profile {
+	if p.Verified && !in.Verified {
+		return p
+	}
+	out := p
+	if in.ExternalID != "" {
+		out.ExternalID = in.ExternalID
+	}
+	if in.Email != "" {
+		out.Email = in.Email
+	}
+	if in.Name != "" {
+		out.Name = in.Name
+	}
+	out.Verified = p.Verified || in.Verified
+	return out
+}

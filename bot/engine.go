@@ -413,10 +413,7 @@ func (e *Engine) recordInbound(tx Tx, in Inbound, text string, now time.Time, st
 		cust = Customer{ID: NewID(now), Identities: []Identity{ident}, Stage: e.journey().Start(), CreatedAt: now}
 	}
 	if in.Profile != nil {
-		p := *in.Profile
-		if p.Verified || !cust.Profile.Verified {
-			cust.Profile = p
-		}
+		cust.Profile = cust.Profile.merge(*in.Profile)
 	}
 	cust.UpdatedAt, cust.LastContactAt = now, now
 

@@ -164,3 +164,22 @@ func TestForget_RemovesEveryVerifiedEmailOfALinkedCustomer(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestHandle_ProfilesMergeAndVerifiedDetailsWin(t *testing.T) {
+	h := newHarness(t)
+	send := func(p bot.Profile) bot.Customer {
+		t.Helper()
+		rc := h.MustSend(t, bot.Inbound{Channel: bot.ChannelWeb, UserID: "u:42", Text: "who are you", Profile: &p})
+		_, _, cust, _ := h.MustConversation(t, rc.ConversationID)
+		return cust
+	}
+	send(bot.Profile{Name: "Ann"})
+	c := send(bot.Profile{ExternalID: "42", Email: "ann@example.com", Verified: true})
+	if c.Profile != (bot.Profile{ExternalID: "42", Email: "ann@example.com", Name: "Ann", Verified: true}) {
+		t.Fatalf("verified details did not merge with the name: %+v", c.Profile)
+	}
+	c = send(bot.Profile{Name: "Mallory", Email: "mallory@example.com"})
+	if c.Profile.Email != "ann@example.com" || c.Profile.Name != "Ann" || !c.Profile.Verified {
+		t.Fatalf("unverified details overwrote verified ones: %+v", c.Profile)
+	}
+}
