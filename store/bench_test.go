@@ -53,6 +53,6 @@ func benchUpdates(b *testing.B, parallel bool) {
 // fsyncs, so ns/op is far below one fsync.
 func BenchmarkUpdateParallel(b *testing.B) { benchUpdates(b, true) }
 
-// BenchmarkUpdateSerial is one writer at a time: every Update waits out
-// MaxBatchDelay alone and then pays a full fsync.
+// BenchmarkUpdateSerial is one writer at a time: every Update pays a full
+// fsync alone (the floor of a lone write's latency).
 func BenchmarkUpdateSerial(b *testing.B) { benchUpdates(b, false) }

@@ -5,9 +5,9 @@
 // JSON-encoded values and nothing about customers or conversations: the
 // domain (package bot) builds its own keys so they sort the way it needs.
 //
-// Writes go through bbolt's group commit (DB.Batch), so many concurrent
-// writers share one fsync. The price is that an Update's fn may run more
-// than once; see DB.Update.
+// Writes are group-committed (commit.go), so many concurrent writers share
+// one fsync. The price is that an Update's fn may run more than once; see
+// DB.Update.
 package store
 
 import (
@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -83,13 +84,13 @@ type Config struct {
 	// benchmarks: a crash can lose or corrupt committed data.
 	NoSync bool
 
-	// MaxBatchDelay is how long an Update waits for others to share its
-	// commit. Default bbolt's (10ms). It is also the latency floor of a
-	// lone Update, so lower it if writes are rare and latency matters.
+	// MaxBatchDelay is ignored: it was how long an Update waited for
+	// others to share its commit. Updates now share a commit with every
+	// Update that queued while the previous commit was written, with no
+	// timer (see commit.go), so a lone Update commits at once.
 	MaxBatchDelay time.Duration
 
-	// MaxBatchSize caps how many Updates share one commit. Default
-	// bbolt's (1000).
+	// MaxBatchSize caps how many Updates share one commit. Default 1000.
 	MaxBatchSize int
 
 	// Logger receives open/close/backup events. Default discards.
@@ -110,6 +111,13 @@ type DB struct {
 	path     string
 	log      *slog.Logger
 	onCommit func(time.Duration)
+
+	// Group commit (commit.go): queued calls and whether the committer
+	// goroutine is running.
+	maxBatch   int
+	cmu        sync.Mutex
+	queue      []*call
+	committing bool
 
 	// Counters for Stats. lastTx dedups commit counting: the batch runs
 	// many fns in one bbolt tx and we want to count the tx once.
@@ -146,19 +154,18 @@ func Open(cfg Config) (*DB, error) {
 	bdb, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout: cfg.Timeout,
 		NoSync:  cfg.NoSync,
+		// Not writing the freelist makes every commit smaller (it grows
+		// with the file); Open rebuilds it by scanning the pages instead.
+		// Durability is unchanged: the freelist is derived data. etcd runs
+		// bbolt this way.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
 	})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return fail(fmt.Errorf("%w (waited %s): %w", ErrLocked, max(cfg.Timeout, 0), err))
 	}
 	if err != nil {
 		return fail(err)
-	}
-	// Set before anyone can call Batch; bbolt reads these unlocked.
-	if cfg.MaxBatchDelay > 0 {
-		bdb.MaxBatchDelay = cfg.MaxBatchDelay
-	}
-	if cfg.MaxBatchSize > 0 {
-		bdb.MaxBatchSize = cfg.MaxBatchSize
 	}
 
 	var version int
@@ -171,7 +178,10 @@ func Open(cfg Config) (*DB, error) {
 		return fail(err)
 	}
 
-	db := &DB{bolt: bdb, path: path, log: cfg.Logger, onCommit: cfg.OnCommit}
+	db := &DB{bolt: bdb, path: path, log: cfg.Logger, onCommit: cfg.OnCommit, maxBatch: defaultMaxBatch}
+	if cfg.MaxBatchSize > 0 {
+		db.maxBatch = cfg.MaxBatchSize
+	}
 	db.log.Info("store opened", "path", path, "schema", version,
 		"nosync", cfg.NoSync, "took", time.Since(start))
 	return db, nil
@@ -245,12 +255,14 @@ func (db *DB) View(ctx context.Context, fn func(bot.Tx) error) error {
 // committed (fsynced unless Config.NoSync).
 //
 // Concurrent Updates are grouped into one bbolt transaction and one fsync
-// (bbolt's DB.Batch). Because of that fn may run more than once: if any fn
+// (commit.go). Because of that fn may run more than once: if any fn
 // in the group fails the group is retried without it, and a failing fn is
 // re-run alone to get its own error. So fn must have no effects outside the
 // Tx, and results it computes should be assigned, not appended. Writes made
 // by fn are all-or-nothing: if fn returns an error nothing it wrote is kept.
-// A lone Update waits Config.MaxBatchDelay for company before committing.
+// A lone Update commits at once; under load an Update waits for the commit
+// in progress and then shares the next one with every Update that queued
+// meanwhile.
 //
 // ctx is checked before queueing and again each time fn is about to run; a
 // cancelled Update returns ctx.Err() and writes nothing. A cancel that
@@ -258,7 +270,7 @@ func (db *DB) View(ctx context.Context, fn func(bot.Tx) error) error {
 // says which happened. fn's error is returned as is.
 // fn must not call back into db: nested transactions deadlock.
 func (db *DB) Update(ctx context.Context, fn func(bot.Tx) error) error {
-	return db.write(ctx, "update", db.bolt.Batch, fn)
+	return db.write(ctx, "update", db.batch, fn)
 }
 
 // Bulk is Update for large loads such as imports: fn runs exactly once in

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -131,9 +132,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 
 	m.DB, err = store.Open(store.Config{
 		Path: filepath.Join(m.Config.DataDir, "frontdesk.db"), NoSync: m.Config.NoSync, Logger: log,
-		// A lone message waits at most this long for others to share its
-		// fsync; under load batches fill long before.
-		MaxBatchDelay: 2 * time.Millisecond,
+		OnCommit: observeStoreCommit, // metrics.go
 	})
 	if err != nil {
 		return err
@@ -283,6 +282,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Addr: *addr, DataDir: *data, FAQPath: *faqPath, FAQExplicit: explicit(),
 		IdentitySecret: []byte(env("FRONTDESK_IDENTITY_SECRET")),
 		AllowedOrigins: splitList(env("FRONTDESK_ALLOWED_ORIGINS")),
+		Web:            webLimitsFromEnv(),
 	}
 	log := newLogger(stderr)
 	m := NewMain(cfg, log)
@@ -307,4 +307,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return m.Close(sctx)
+}
+
+// webLimitsFromEnv reads the web channel's limits; unset means the
+// channel's defaults, except MaxConnections, which defaults to the
+// open-file limit minus room for the store, health checks and other
+// channels: at the limit new widgets get a clean 503 instead of hanging in
+// the accept backlog (docs/performance.md).
+//
+//	FRONTDESK_WEB_RATE             messages per visitor per minute (default 20)
+//	FRONTDESK_WEB_BURST            messages a visitor may send at once (default 5)
+//	FRONTDESK_WEB_MAX_CONNECTIONS  open widget connections (default: open-file limit - 128)
+func webLimitsFromEnv() web.Config {
+	atoi := func(k string) int { n, _ := strconv.Atoi(env(k)); return n }
+	cfg := web.Config{RatePerMinute: atoi("FRONTDESK_WEB_RATE"), Burst: atoi("FRONTDESK_WEB_BURST"), MaxConnections: atoi("FRONTDESK_WEB_MAX_CONNECTIONS")}
+	var lim syscall.Rlimit
+	if cfg.MaxConnections == 0 && syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur > 256 && lim.Cur < 1<<31 {
+		cfg.MaxConnections = int(lim.Cur) - 128
+	}
+	return cfg
 }
