@@ -142,6 +142,18 @@ var ErrInvalidOrder = errors.New("invalid order")
 // every problem, separated by "; ".
 func (o *Order) Validate() error {
 	var probs []string
+	// Storage is JSON, which would quietly turn invalid bytes into U+FFFD:
+	// refuse them, so what is stored is what was given.
+	texts := []string{o.Number, o.Email, o.Postcode, o.Carrier, o.TrackingNumber, o.TrackingURL, o.CustomerRef}
+	for _, it := range o.Items {
+		texts = append(texts, it.Name, it.SKU)
+	}
+	for _, t := range texts {
+		if !utf8.ValidString(t) {
+			probs = append(probs, "text that is not valid UTF-8")
+			break
+		}
+	}
 	switch {
 	case o.Number == "":
 		probs = append(probs, "missing order number")
