@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -181,5 +182,28 @@ func TestHandle_ProfilesMergeAndVerifiedDetailsWin(t *testing.T) {
 	c = send(bot.Profile{Name: "Mallory", Email: "mallory@example.com"})
 	if c.Profile.Email != "ann@example.com" || c.Profile.Name != "Ann" || !c.Profile.Verified {
 		t.Fatalf("unverified details overwrote verified ones: %+v", c.Profile)
+	}
+}
+
+func TestCloseIdle_ClosesEveryQuietContactAcrossReadBatches(t *testing.T) {
+	h := newHarness(t)
+	const n = 1100 // more than two of CloseIdle's read batches
+	for i := 0; i < n; i++ {
+		h.MustSay(t, fmt.Sprintf("v:%d", i), "who are you")
+	}
+	h.clock.Add(31 * time.Minute)
+	closed, err := h.engine.CloseIdle(context.Background(), h.clock.Now())
+	if err != nil || closed != n {
+		t.Fatalf("closed %d (%v), want all %d", closed, err, n)
+	}
+	open := 0
+	_ = bot.Contacts(context.Background(), h.store, func(c bot.Contact) bool {
+		if c.Open() {
+			open++
+		}
+		return true
+	})
+	if open != 0 {
+		t.Fatalf("%d contacts still open", open)
 	}
 }

@@ -99,6 +99,9 @@ func ListContacts(ctx context.Context, s Store, f ContactFilter) ([]Contact, err
 
 const keyIdleWatermark = "idle_watermark"
 
+// idleScanBatch is how many contacts CloseIdle reads per transaction.
+const idleScanBatch = 512
+
 // CloseIdle closes the contacts that have been quiet with the bot for
 // longer than Config.ContactIdle at now, so their outcome settles (resolved
 // by the bot, or abandoned) without waiting for the customer's next
@@ -117,39 +120,54 @@ func (e *Engine) CloseIdle(ctx context.Context, now time.Time) (int, error) {
 	}
 	var due []cand
 	var oldestOpen []byte
+	var start []byte
 	err := e.store.View(ctx, func(tx Tx) error {
 		var wm string
 		if _, err := tx.Get(BucketJourney, []byte(keyIdleWatermark), &wm); err != nil {
 			return err
 		}
-		var start []byte
 		if wm != "" {
 			start = []byte(wm)
 		}
-		return tx.Scan(BucketContacts, nil, start, func(key []byte, decode func(any) error) (bool, error) {
-			var c Contact
-			if err := decode(&c); err != nil {
-				return false, err
-			}
-			if !c.Open() {
-				return true, nil
-			}
-			conv, err := GetConversation(tx, c.ConversationID)
-			if err != nil {
-				if isNotFound(err) {
-					return true, nil
-				}
-				return false, err
-			}
-			handedOff := conv.State == StateWaiting || conv.State == StateAgent
-			if !handedOff && now.Sub(c.LastActivityAt) > idle {
-				due = append(due, cand{c.ID, string(keyConvKey(conv.Channel, conv.UserID, conv.Thread))})
-			} else if oldestOpen == nil {
-				oldestOpen = slices.Clone(key)
-			}
-			return ctx.Err() == nil, nil
-		})
+		return nil
 	})
+	// Read in short transactions of idleScanBatch contacts: one long read
+	// transaction would hold back the store's writers when the file grows.
+	for more := err == nil; more; {
+		seen := 0
+		err = e.store.View(ctx, func(tx Tx) error {
+			seen = 0
+			return tx.Scan(BucketContacts, nil, start, func(key []byte, decode func(any) error) (bool, error) {
+				seen++
+				start = append(slices.Clone(key), 0) // the next key after this one
+				var c Contact
+				if err := decode(&c); err != nil {
+					return false, err
+				}
+				if !c.Open() {
+					return seen < idleScanBatch, nil
+				}
+				conv, err := GetConversation(tx, c.ConversationID)
+				if err != nil {
+					if isNotFound(err) {
+						return seen < idleScanBatch, nil
+					}
+					return false, err
+				}
+				handedOff := conv.State == StateWaiting || conv.State == StateAgent
+				if !handedOff && now.Sub(c.LastActivityAt) > idle {
+					due = append(due, cand{c.ID, string(keyConvKey(conv.Channel, conv.UserID, conv.Thread))})
+				} else if oldestOpen == nil {
+					oldestOpen = slices.Clone(key)
+				}
+				return seen < idleScanBatch && ctx.Err() == nil, nil
+			})
+		})
+		more = err == nil && seen == idleScanBatch && ctx.Err() == nil
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
 	if err != nil {
 		return 0, fmt.Errorf("bot: close idle: %w", err)
 	}
