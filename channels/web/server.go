@@ -222,6 +222,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			_ = c.ws.NetConn().Close()
 		}
 		s.mu.Unlock()
+		// With their work cancelled and sockets closed the goroutines end
+		// promptly; wait a little so the store is not closed under them.
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			s.log.Warn("web shutdown: connections still running")
+		}
 		return ctx.Err()
 	}
 }
