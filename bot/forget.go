@@ -93,17 +93,8 @@ func (e *Engine) Forget(ctx context.Context, customerID string) (ForgetResult, e
 			return err
 		}
 
-		var convs []Conversation
-		if err := tx.Scan(BucketConversations, nil, nil, func(_ []byte, decode func(any) error) (bool, error) {
-			var c Conversation
-			if err := decode(&c); err != nil {
-				return false, err
-			}
-			if c.CustomerID == cust.ID {
-				convs = append(convs, c)
-			}
-			return true, nil
-		}); err != nil {
+		convs, err := conversationsOf(tx, cust.ID)
+		if err != nil {
 			return err
 		}
 		for _, c := range convs {
@@ -114,28 +105,17 @@ func (e *Engine) Forget(ctx context.Context, customerID string) (ForgetResult, e
 			res.Conversations++
 			res.Messages += n
 		}
-		// Collect first, write after: a bucket must not change under its
-		// own scan.
-		var redact []Contact
-		if err := tx.Scan(BucketContacts, nil, nil, func(_ []byte, decode func(any) error) (bool, error) {
-			var c Contact
-			if err := decode(&c); err != nil {
-				return false, err
-			}
-			if c.CustomerID != cust.ID {
-				return true, nil
-			}
-			res.Contacts++
-			if c.OrderNumber != "" {
-				c.OrderNumber = ""
-				redact = append(redact, c)
-			}
-			return true, nil
-		}); err != nil {
+		contacts, err := contactsOf(tx, cust.ID)
+		if err != nil {
 			return err
 		}
-		for i := range redact {
-			if err := PutContact(tx, &redact[i]); err != nil {
+		res.Contacts = len(contacts)
+		for i := range contacts {
+			if contacts[i].OrderNumber == "" {
+				continue
+			}
+			contacts[i].OrderNumber = ""
+			if err := PutContact(tx, &contacts[i]); err != nil {
 				return err
 			}
 		}

@@ -143,19 +143,8 @@ func (e *Engine) Link(ctx context.Context, aID, bID, reason string) (Customer, e
 				last.Reason += " (" + reason + ")"
 			}
 		}
-		// Collect first, write after: writing into a bucket while a scan
-		// walks it invalidates the scan's cursor.
-		var convs []Conversation
-		if err := tx.Scan(BucketConversations, nil, nil, func(_ []byte, decode func(any) error) (bool, error) {
-			var c Conversation
-			if err := decode(&c); err != nil {
-				return false, err
-			}
-			if c.CustomerID == b.ID {
-				convs = append(convs, c)
-			}
-			return true, nil
-		}); err != nil {
+		convs, err := conversationsOf(tx, b.ID)
+		if err != nil {
 			return err
 		}
 		for i := range convs {
@@ -164,17 +153,8 @@ func (e *Engine) Link(ctx context.Context, aID, bID, reason string) (Customer, e
 				return err
 			}
 		}
-		var contacts []Contact
-		if err := tx.Scan(BucketContacts, nil, nil, func(_ []byte, decode func(any) error) (bool, error) {
-			var c Contact
-			if err := decode(&c); err != nil {
-				return false, err
-			}
-			if c.CustomerID == b.ID {
-				contacts = append(contacts, c)
-			}
-			return true, nil
-		}); err != nil {
+		contacts, err := contactsOf(tx, b.ID)
+		if err != nil {
 			return err
 		}
 		for i := range contacts {

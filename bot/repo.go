@@ -217,3 +217,32 @@ func lastCustomerText(tx Tx, convID string) (string, error) {
 	})
 	return text, err
 }
+
+// collect decodes every record of bucket that keep accepts. Callers that
+// change what they collected write after it returns: a bucket must not be
+// written while a scan walks it.
+func collect[T any](tx Tx, bucket string, keep func(*T) bool) ([]T, error) {
+	var out []T
+	err := tx.Scan(bucket, nil, nil, func(_ []byte, decode func(any) error) (bool, error) {
+		var v T
+		if err := decode(&v); err != nil {
+			return false, err
+		}
+		if keep(&v) {
+			out = append(out, v)
+		}
+		return true, nil
+	})
+	return out, err
+}
+
+// conversationsOf returns a customer's conversations.
+func conversationsOf(tx Tx, customerID string) ([]Conversation, error) {
+	return collect(tx, BucketConversations, func(c *Conversation) bool { return c.CustomerID == customerID })
+}
+
+// contactsOf returns a customer's contacts, scanning the ledger: it works
+// whether or not the contacts-by-customer index is complete.
+func contactsOf(tx Tx, customerID string) ([]Contact, error) {
+	return collect(tx, BucketContacts, func(c *Contact) bool { return c.CustomerID == customerID })
+}

@@ -328,17 +328,12 @@ func (c *Console) apiTransfer(w http.ResponseWriter, r *http.Request, p *princip
 	}
 	ctx := r.Context()
 	var to bot.Agent
-	if id := strings.TrimSpace(req.AgentID); id != "" {
-		acc, err := c.accounts.Get(ctx, strings.ToLower(id))
-		if errors.Is(err, ErrNoAgent) {
-			c.writeErr(w, r, bot.Errorf(bot.ECodeNotFound, "No agent with id %q.", id))
-			return
-		}
-		if err != nil {
+	if strings.TrimSpace(req.AgentID) != "" {
+		var err error
+		if to, err = c.agentByID(ctx, req.AgentID); err != nil {
 			c.writeErr(w, r, err)
 			return
 		}
-		to = acc.Agent()
 	}
 	if err := c.engine.Transfer(ctx, r.PathValue("id"), p.agent(), to); err != nil {
 		c.writeErr(w, r, err)
@@ -361,21 +356,16 @@ func (c *Console) apiAssign(w http.ResponseWriter, r *http.Request, p *principal
 		return
 	}
 	ctx := r.Context()
-	id := strings.ToLower(strings.TrimSpace(req.AgentID))
-	if id == "" {
+	if strings.TrimSpace(req.AgentID) == "" {
 		c.writeErr(w, r, bot.Errorf(bot.ECodeInvalid, "Choose the agent to assign it to (agent_id)."))
 		return
 	}
-	acc, err := c.accounts.Get(ctx, id)
-	if errors.Is(err, ErrNoAgent) {
-		c.writeErr(w, r, bot.Errorf(bot.ECodeNotFound, "No agent with id %q.", req.AgentID))
-		return
-	}
+	to, err := c.agentByID(ctx, req.AgentID)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
 	}
-	conv, err := c.engine.Assign(ctx, r.PathValue("id"), p.agent(), acc.Agent())
+	conv, err := c.engine.Assign(ctx, r.PathValue("id"), p.agent(), to)
 	if err != nil {
 		c.writeErr(w, r, err)
 		return
@@ -383,6 +373,19 @@ func (c *Console) apiAssign(w http.ResponseWriter, r *http.Request, p *principal
 	dir := c.agentDirectory(ctx)
 	writeJSON(w, http.StatusOK, map[string]any{"conversation": ConversationJSON{ID: conv.ID, Channel: conv.Channel, State: conv.State,
 		Agent: agentRef(dir, conv.AgentID), CustomerID: conv.CustomerID, OpenedAt: conv.OpenedAt, UpdatedAt: conv.UpdatedAt}})
+}
+
+// agentByID finds the agent an id names, as a user-facing error when there
+// is none.
+func (c *Console) agentByID(ctx context.Context, id string) (bot.Agent, error) {
+	acc, err := c.accounts.Get(ctx, strings.ToLower(strings.TrimSpace(id)))
+	if errors.Is(err, ErrNoAgent) {
+		return bot.Agent{}, bot.Errorf(bot.ECodeNotFound, "No agent with id %q.", id)
+	}
+	if err != nil {
+		return bot.Agent{}, err
+	}
+	return acc.Agent(), nil
 }
 
 func (c *Console) apiResolve(w http.ResponseWriter, r *http.Request, p *principal) {
