@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -314,7 +315,9 @@ func (e *Engine) Deliver(ctx context.Context, conv Conversation, msg Message) er
 	return s.Send(ctx, conv, msg)
 }
 
-// inbound is what the first transaction of Handle found and stored.
+// inbound is what a customer message did to the records: the customer,
+// conversation and contact with the message applied, and what else it
+// caused.
 type inbound struct {
 	customer Customer
 	conv     Conversation
@@ -326,9 +329,24 @@ type inbound struct {
 	resumed  *Transition // a resolved conversation went back to the bot
 }
 
+// receipt is what the channel is told once the message is stored.
+func (st *inbound) receipt() Receipt {
+	return Receipt{MessageID: st.msg.ID, ConversationID: st.conv.ID, CustomerID: st.customer.ID, Seq: st.msg.Seq, Duplicate: st.dup, At: st.msg.At}
+}
+
 // Handle stores a customer's message, answers it and stores the answer. The
 // returned error is an *Error for bad input (show it to the customer);
 // anything else is internal.
+//
+// In the common case a message costs one write transaction: the records
+// are read in a read-only transaction (off the store's single writer), the
+// bot decides on that snapshot, and one Update checks that nothing the
+// decision depended on changed meanwhile and stores the message, the turn
+// and the replies together. The message is acknowledged (in.Stored) only
+// once that Update is durable. When the snapshot went stale (an agent
+// claimed the conversation, a sweep closed the contact, a link moved it),
+// the message takes the two-transaction path: store it, decide again on
+// what is stored, store the outcome.
 func (e *Engine) Handle(ctx context.Context, in Inbound) (Receipt, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
@@ -348,29 +366,96 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) (Receipt, error) {
 	}
 
 	now := e.cfg.Now()
-	var st inbound
+	ids := newInboundIDs(now)
+	var snap snapshot
+	err = e.store.View(ctx, func(tx Tx) error {
+		var err error
+		snap, err = loadSnapshot(tx, in, true)
+		return err
+	})
+	if err != nil {
+		return Receipt{}, fmt.Errorf("bot: load conversation: %w", err)
+	}
+	st := e.planInbound(snap, in, text, now, ids)
+	if st.dup {
+		// Every message of this conversation is stored by a Handle holding
+		// its lock, which it releases only after its Update is durable: a
+		// message this snapshot sees is on disk.
+		rc := st.receipt()
+		if in.Stored != nil {
+			in.Stored(rc)
+		}
+		return rc, nil
+	}
+
+	d := e.decide(ctx, &st, in, text)
+	later := e.cfg.Now()
+	var (
+		stale bool
+		out   outcome
+	)
 	err = e.store.Update(ctx, func(tx Tx) error {
+		stale, st, out = false, inbound{}, outcome{}
+		fresh, err := loadSnapshot(tx, in, false)
+		if err != nil {
+			return err
+		}
+		if !sameSnapshot(snap, fresh) {
+			// Write nothing: failing fn would roll back everyone else's
+			// writes in the shared commit.
+			stale = true
+			return nil
+		}
+		// An unchanged LastSeq means no message was stored meanwhile: the
+		// previous text is the snapshot's and the client id is still new.
+		fresh.prevText = snap.prevText
+		st = e.planInbound(fresh, in, text, now, ids)
+		if err := writeInbound(tx, &st); err != nil {
+			return err
+		}
+		cust, conv, contact := st.customer, st.conv, st.contact
+		if err := e.applyOutcome(tx, &cust, &conv, &contact, st.conv.State, d, later, &out); err != nil {
+			return err
+		}
+		return putRecords(tx, &cust, &conv, &contact, &out)
+	})
+	if err != nil {
+		return Receipt{}, fmt.Errorf("bot: store message: %w", err)
+	}
+	if stale {
+		return e.handleInTwo(ctx, in, text)
+	}
+	rc := st.receipt()
+	if in.Stored != nil {
+		in.Stored(rc)
+	}
+	e.publishInbound(&st)
+	e.finish(ctx, &out)
+	return rc, nil
+}
+
+// handleInTwo is Handle in two write transactions: the message is stored
+// (and acknowledged) first, then the bot decides on what is stored, then
+// the outcome is stored. Handle falls back to it when the records changed
+// under its snapshot.
+func (e *Engine) handleInTwo(ctx context.Context, in Inbound, text string) (Receipt, error) {
+	now := e.cfg.Now()
+	var st inbound
+	err := e.store.Update(ctx, func(tx Tx) error {
 		st = inbound{}
 		return e.recordInbound(tx, in, text, now, &st)
 	})
 	if err != nil {
 		return Receipt{}, fmt.Errorf("bot: store inbound: %w", err)
 	}
-	rc := Receipt{MessageID: st.msg.ID, ConversationID: st.conv.ID, CustomerID: st.customer.ID, Seq: st.msg.Seq, Duplicate: st.dup, At: st.msg.At}
+	rc := st.receipt()
 	if in.Stored != nil {
 		in.Stored(rc)
 	}
 	if st.dup {
 		return rc, nil
 	}
-	if st.closed != nil {
-		e.Publish(Event{Kind: EventContactClose, Conversation: st.conv, Contact: st.closed})
-	}
-	if st.resumed != nil {
-		e.Publish(Event{Kind: EventState, Conversation: st.conv, Transition: st.resumed, Contact: &st.contact})
-	}
-	m := st.msg
-	e.Publish(Event{Kind: EventMessage, Conversation: st.conv, Message: &m, Contact: &st.contact})
+	e.publishInbound(&st)
 
 	d := e.decide(ctx, &st, in, text)
 	var out outcome
@@ -381,6 +466,24 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) (Receipt, error) {
 	if err != nil {
 		return rc, fmt.Errorf("bot: store reply: %w", err)
 	}
+	e.finish(ctx, &out)
+	return rc, nil
+}
+
+// publishInbound announces a stored customer message and what it caused.
+func (e *Engine) publishInbound(st *inbound) {
+	if st.closed != nil {
+		e.Publish(Event{Kind: EventContactClose, Conversation: st.conv, Contact: st.closed})
+	}
+	if st.resumed != nil {
+		e.Publish(Event{Kind: EventState, Conversation: st.conv, Transition: st.resumed, Contact: &st.contact})
+	}
+	m := st.msg
+	e.Publish(Event{Kind: EventMessage, Conversation: st.conv, Message: &m, Contact: &st.contact})
+}
+
+// finish announces and delivers a stored outcome.
+func (e *Engine) finish(ctx context.Context, out *outcome) {
 	if out.transition != nil {
 		e.Publish(Event{Kind: EventState, Conversation: out.conv, Transition: out.transition, Contact: &out.contact})
 	}
@@ -400,39 +503,118 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) (Receipt, error) {
 			e.notifyQueue(ctx)
 		}
 	}
-	return rc, nil
 }
 
-func (e *Engine) recordInbound(tx Tx, in Inbound, text string, now time.Time, st *inbound) error {
-	ident := Identity{Channel: in.Channel, ID: in.UserID}
-	cust, ok, err := CustomerByIdentity(tx, ident)
-	if err != nil {
-		return err
+// snapshot is what handling a customer message reads.
+type snapshot struct {
+	cust      Customer
+	custFound bool
+	conv      Conversation
+	convFound bool
+	contact   Contact // the conversation's current contact; zero if none
+	prevText  string
+	dup       *Message // the message already stored with in.ClientID
+}
+
+// loadSnapshot reads the records a customer message touches. Without full
+// it skips the client-id lookup and the previous text, which a caller that
+// knows no message was stored since an earlier full load already has.
+func loadSnapshot(tx Tx, in Inbound, full bool) (snapshot, error) {
+	var s snapshot
+	var err error
+	if s.cust, s.custFound, err = CustomerByIdentity(tx, Identity{Channel: in.Channel, ID: in.UserID}); err != nil {
+		return s, err
 	}
-	if !ok {
-		cust = Customer{ID: NewID(now), Identities: []Identity{ident}, Stage: e.journey().Start(), CreatedAt: now}
+	if s.conv, s.convFound, err = ConversationByKey(tx, in.Channel, in.UserID, in.Thread); err != nil || !s.convFound {
+		return s, err
+	}
+	if full && in.ClientID != "" && s.conv.LastSeq > 0 {
+		prev, found, err := MessageByClientID(tx, s.conv.ID, in.ClientID)
+		if err != nil {
+			return s, err
+		}
+		if found {
+			s.dup = &prev
+			return s, nil
+		}
+	}
+	if s.conv.ContactID != "" {
+		if s.contact, err = GetContact(tx, s.conv.ContactID); err != nil {
+			return s, err
+		}
+	}
+	if full {
+		if s.prevText, err = lastCustomerText(tx, s.conv.ID); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// sameSnapshot reports whether nothing a decision made on a depends on
+// changed in b: the customer's identity, stage and profile; the
+// conversation's messages, handoff state, holder, contact, misses and
+// flow; the contact's state and turns.
+func sameSnapshot(a, b snapshot) bool {
+	if a.custFound != b.custFound || a.convFound != b.convFound || a.dup != nil || b.dup != nil {
+		return false
+	}
+	if a.custFound {
+		x, y := &a.cust, &b.cust
+		if x.ID != y.ID || x.Stage != y.Stage || x.Profile != y.Profile || !x.LastPurchaseAt.Equal(y.LastPurchaseAt) {
+			return false
+		}
+	}
+	if a.convFound {
+		x, y := &a.conv, &b.conv
+		if x.ID != y.ID || x.CustomerID != y.CustomerID || x.LastSeq != y.LastSeq || x.State != y.State ||
+			x.AgentID != y.AgentID || x.ContactID != y.ContactID || x.Misses != y.Misses || !sameFlow(x.Flow, y.Flow) {
+			return false
+		}
+	}
+	x, y := &a.contact, &b.contact
+	return x.ID == y.ID && x.CustomerID == y.CustomerID && x.Outcome == y.Outcome && len(x.Turns) == len(y.Turns) &&
+		x.EndedAt.Equal(y.EndedAt) && x.LastActivityAt.Equal(y.LastActivityAt) && x.EscalatedAt.Equal(y.EscalatedAt)
+}
+
+func sameFlow(a, b *FlowState) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Name == b.Name && a.Step == b.Step && maps.Equal(a.Data, b.Data)
+}
+
+// inboundIDs are the ids a customer message may need, made once per
+// message so that every run of a transaction function, and the snapshot
+// the bot decided on, name the same records.
+type inboundIDs struct{ customer, conv, contact, msg string }
+
+func newInboundIDs(now time.Time) inboundIDs {
+	return inboundIDs{NewID(now), NewID(now), NewID(now), NewID(now)}
+}
+
+// planInbound applies a customer message to the records in s, in memory:
+// a new customer or conversation, a resolved conversation going back to
+// the bot, a new contact when the last one ended or fell idle, the message
+// numbered. writeInbound stores what it decided.
+func (e *Engine) planInbound(s snapshot, in Inbound, text string, now time.Time, ids inboundIDs) inbound {
+	st := inbound{prevText: s.prevText}
+	cust := s.cust
+	if !s.custFound {
+		cust = Customer{ID: ids.customer, Identities: []Identity{{Channel: in.Channel, ID: in.UserID}}, Stage: e.journey().Start(), CreatedAt: now}
 	}
 	if in.Profile != nil {
 		cust.Profile = cust.Profile.merge(*in.Profile)
 	}
 	cust.UpdatedAt, cust.LastContactAt = now, now
 
-	conv, ok, err := ConversationByKey(tx, in.Channel, in.UserID, in.Thread)
-	if err != nil {
-		return err
+	conv := s.conv
+	if !s.convFound {
+		conv = Conversation{ID: ids.conv, CustomerID: cust.ID, Channel: in.Channel, UserID: in.UserID, Thread: in.Thread, State: StateBot, OpenedAt: now}
 	}
-	if !ok {
-		conv = Conversation{ID: NewID(now), CustomerID: cust.ID, Channel: in.Channel, UserID: in.UserID, Thread: in.Thread, State: StateBot, OpenedAt: now}
-	}
-	if in.ClientID != "" && conv.LastSeq > 0 {
-		prev, found, err := MessageByClientID(tx, conv.ID, in.ClientID)
-		if err != nil {
-			return err
-		}
-		if found {
-			st.customer, st.conv, st.msg, st.dup = cust, conv, prev, true
-			return nil
-		}
+	if s.dup != nil {
+		st.customer, st.conv, st.msg, st.dup = cust, conv, *s.dup, true
+		return st
 	}
 	if in.Address != nil {
 		conv.Address = in.Address
@@ -440,58 +622,82 @@ func (e *Engine) recordInbound(tx Tx, in Inbound, text string, now time.Time, st
 	conv.Public = in.Public
 	if conv.State == StateResolved {
 		t := Transition{ConversationID: conv.ID, From: StateResolved, To: StateBot, At: now, By: "customer", Reason: "customer wrote after resolve", Stage: cust.Stage}
-		if err := AppendTransition(tx, t); err != nil {
-			return err
-		}
 		conv.State, conv.AgentID, conv.Misses, conv.Flow = StateBot, "", 0, nil
 		st.resumed = &t
-		if err := syncHandoffIndex(tx, &conv); err != nil {
-			return err
-		}
 	}
 
-	var contact Contact
-	if conv.ContactID != "" {
-		contact, err = GetContact(tx, conv.ContactID)
-		if err != nil {
-			return err
-		}
-	}
+	contact := s.contact
 	handedOff := conv.State == StateWaiting || conv.State == StateAgent
 	if conv.ContactID == "" || !contact.Open() || st.resumed != nil || (!handedOff && now.Sub(contact.LastActivityAt) > e.cfg.ContactIdle) {
 		if conv.ContactID != "" && contact.Open() {
-			contact.Close(contact.LastActivityAt, cust.Stage)
-			if err := PutContact(tx, &contact); err != nil {
-				return err
-			}
 			c := contact
+			c.Close(c.LastActivityAt, cust.Stage)
 			st.closed = &c
 		}
-		contact = Contact{ID: NewID(now), ConversationID: conv.ID, CustomerID: cust.ID, Channel: conv.Channel, StartedAt: now, StageAtStart: cust.Stage, Outcome: OutcomeOpen}
+		contact = Contact{ID: ids.contact, ConversationID: conv.ID, CustomerID: cust.ID, Channel: conv.Channel, StartedAt: now, StageAtStart: cust.Stage, Outcome: OutcomeOpen}
 		conv.ContactID = contact.ID
 		conv.Misses = 0
 	}
 	contact.LastActivityAt = now
 
-	if st.prevText, err = lastCustomerText(tx, conv.ID); err != nil {
-		return err
-	}
-	msg := Message{ID: NewID(now), ClientID: in.ClientID, Role: RoleCustomer, Text: text, At: now}
-	if err := AppendMessage(tx, &conv, &msg); err != nil {
-		return err
-	}
+	msg := Message{ID: ids.msg, ClientID: in.ClientID, Role: RoleCustomer, Text: text, At: now}
+	numberMessage(&conv, &msg)
 	conv.UpdatedAt = now
-	if err := PutCustomer(tx, &cust); err != nil {
-		return err
-	}
-	if err := PutConversation(tx, &conv); err != nil {
-		return err
-	}
-	if err := PutContact(tx, &contact); err != nil {
-		return err
-	}
 	st.customer, st.conv, st.contact, st.msg = cust, conv, contact, msg
+	return st
+}
+
+// writeInbound stores what planInbound decided, except the customer,
+// conversation and contact themselves (putRecords), which the caller may
+// change further in the same transaction.
+func writeInbound(tx Tx, st *inbound) error {
+	if st.resumed != nil {
+		if err := AppendTransition(tx, *st.resumed); err != nil {
+			return err
+		}
+		if err := syncHandoffIndex(tx, &st.conv); err != nil {
+			return err
+		}
+	}
+	if st.closed != nil {
+		if err := PutContact(tx, st.closed); err != nil {
+			return err
+		}
+	}
+	return putMessage(tx, &st.msg)
+}
+
+// putRecords stores a message's customer, conversation and contact, and
+// records the stored conversation and contact in out, if not nil.
+func putRecords(tx Tx, cust *Customer, conv *Conversation, contact *Contact, out *outcome) error {
+	if err := PutCustomer(tx, cust); err != nil {
+		return err
+	}
+	if err := PutConversation(tx, conv); err != nil {
+		return err
+	}
+	if err := PutContact(tx, contact); err != nil {
+		return err
+	}
+	if out != nil {
+		out.conv, out.contact = *conv, *contact
+	}
 	return nil
+}
+
+func (e *Engine) recordInbound(tx Tx, in Inbound, text string, now time.Time, st *inbound) error {
+	s, err := loadSnapshot(tx, in, true)
+	if err != nil {
+		return err
+	}
+	*st = e.planInbound(s, in, text, now, newInboundIDs(now))
+	if st.dup {
+		return nil
+	}
+	if err := writeInbound(tx, st); err != nil {
+		return err
+	}
+	return putRecords(tx, &st.customer, &st.conv, &st.contact, nil)
 }
 
 // decision is what the bot decided to do with one message, before storing.
@@ -714,7 +920,7 @@ func (e *Engine) runFlow(ctx context.Context, f Flow, st *inbound, text string, 
 	return d
 }
 
-// outcome is what the second transaction of Handle stored.
+// outcome is what storing a decision did.
 type outcome struct {
 	conv       Conversation
 	contact    Contact
@@ -735,17 +941,28 @@ func (e *Engine) recordOutcome(tx Tx, st *inbound, d decision, now time.Time, ou
 	if err != nil {
 		return err
 	}
+	if err := e.applyOutcome(tx, &cust, &conv, &contact, st.conv.State, d, now, out); err != nil {
+		return err
+	}
+	return putRecords(tx, &cust, &conv, &contact, out)
+}
+
+// applyOutcome applies decision d, made while the conversation was in
+// state decidedIn, to the records: the turn, journey rules, flow and
+// misses, an escalation or leaving the queue, the replies. It stores the
+// transition and the replies; the caller stores the records (putRecords).
+func (e *Engine) applyOutcome(tx Tx, cust *Customer, conv *Conversation, contact *Contact, decidedIn HandoffState, d decision, now time.Time, out *outcome) error {
 	replies := d.replies
 	// An agent may have taken the conversation while the bot was thinking:
 	// the bot then stays quiet.
-	if conv.State != st.conv.State && d.turn.Outcome != TurnQueued {
+	if conv.State != decidedIn && d.turn.Outcome != TurnQueued {
 		replies = nil
 		d.turn.Outcome, d.escalate, d.cancel = TurnQueued, "", false
 	}
 	if d.topic != nil {
-		e.journey().AfterTopic(&cust, *d.topic, now)
+		e.journey().AfterTopic(cust, *d.topic, now)
 	}
-	e.journey().AfterOrder(&cust, d.stage, d.reason, d.evidence, d.bought, now)
+	e.journey().AfterOrder(cust, d.stage, d.reason, d.evidence, d.bought, now)
 	if d.order != "" {
 		contact.OrderNumber = d.order
 	}
@@ -765,7 +982,7 @@ func (e *Engine) recordOutcome(tx Tx, st *inbound, d decision, now time.Time, ou
 	contact.LastActivityAt = now
 
 	if d.escalate != "" {
-		t := e.escalate(&conv, &contact, cust.Stage, d.escalate, "bot", now)
+		t := e.escalate(conv, contact, cust.Stage, d.escalate, "bot", now)
 		if err := AppendTransition(tx, t); err != nil {
 			return err
 		}
@@ -783,26 +1000,13 @@ func (e *Engine) recordOutcome(tx Tx, st *inbound, d decision, now time.Time, ou
 	for i := range replies {
 		r := replies[i]
 		r.ID, r.At = NewID(now), now
-		if err := AppendMessage(tx, &conv, &r); err != nil {
+		if err := AppendMessage(tx, conv, &r); err != nil {
 			return err
 		}
 		out.replies = append(out.replies, r)
 	}
 	conv.UpdatedAt = now
-	if err := syncHandoffIndex(tx, &conv); err != nil {
-		return err
-	}
-	if err := PutConversation(tx, &conv); err != nil {
-		return err
-	}
-	if err := PutCustomer(tx, &cust); err != nil {
-		return err
-	}
-	if err := PutContact(tx, &contact); err != nil {
-		return err
-	}
-	out.conv, out.contact = conv, contact
-	return nil
+	return syncHandoffIndex(tx, conv)
 }
 
 // escalate moves conv to waiting for a person and stamps the contact. It

@@ -83,14 +83,24 @@ func ConversationByKey(tx Tx, ch Channel, userID, thread string) (Conversation, 
 // AppendMessage numbers m as the conversation's next message and stores it.
 // The caller must store conv afterwards (LastSeq changed).
 func AppendMessage(tx Tx, conv *Conversation, m *Message) error {
+	numberMessage(conv, m)
+	return putMessage(tx, m)
+}
+
+// numberMessage makes m the conversation's next message, in memory.
+func numberMessage(conv *Conversation, m *Message) {
 	conv.LastSeq++
 	m.Seq = conv.LastSeq
 	m.ConversationID = conv.ID
-	if err := tx.Put(BucketMessages, keyMessage(conv.ID, m.Seq), m); err != nil {
+}
+
+// putMessage stores a message numbered by numberMessage.
+func putMessage(tx Tx, m *Message) error {
+	if err := tx.Put(BucketMessages, keyMessage(m.ConversationID, m.Seq), m); err != nil {
 		return err
 	}
 	if m.ClientID != "" {
-		if err := tx.Put(BucketClientIDs, keyClientID(conv.ID, m.ClientID), m.Seq); err != nil {
+		if err := tx.Put(BucketClientIDs, keyClientID(m.ConversationID, m.ClientID), m.Seq); err != nil {
 			return err
 		}
 	}
