@@ -389,6 +389,7 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) (Receipt, error) {
 	}
 
 	d := e.decide(ctx, &st, in, text)
+	planned := st
 	later := e.cfg.Now()
 	var (
 		stale bool
@@ -423,7 +424,7 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) (Receipt, error) {
 		return Receipt{}, fmt.Errorf("bot: store message: %w", err)
 	}
 	if stale {
-		return e.handleInTwo(ctx, in, text)
+		return e.handleInTwo(ctx, in, text, now, ids, &prior{st: planned, d: d})
 	}
 	rc := st.receipt()
 	if in.Stored != nil {
@@ -434,16 +435,23 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) (Receipt, error) {
 	return rc, nil
 }
 
+// prior is a decision Handle made on a snapshot that went stale.
+type prior struct {
+	st inbound // the snapshot with the message applied
+	d  decision
+}
+
 // handleInTwo is Handle in two write transactions: the message is stored
 // (and acknowledged) first, then the bot decides on what is stored, then
 // the outcome is stored. Handle falls back to it when the records changed
-// under its snapshot.
-func (e *Engine) handleInTwo(ctx context.Context, in Inbound, text string) (Receipt, error) {
-	now := e.cfg.Now()
+// under its snapshot, with the decision it made then: if what was stored
+// gives the decision the same inputs, it stands (a flow's side effects
+// must not happen twice for one message); otherwise the bot decides again.
+func (e *Engine) handleInTwo(ctx context.Context, in Inbound, text string, now time.Time, ids inboundIDs, p *prior) (Receipt, error) {
 	var st inbound
 	err := e.store.Update(ctx, func(tx Tx) error {
 		st = inbound{}
-		return e.recordInbound(tx, in, text, now, &st)
+		return e.recordInbound(tx, in, text, now, ids, &st)
 	})
 	if err != nil {
 		return Receipt{}, fmt.Errorf("bot: store inbound: %w", err)
@@ -457,7 +465,13 @@ func (e *Engine) handleInTwo(ctx context.Context, in Inbound, text string) (Rece
 	}
 	e.publishInbound(&st)
 
-	d := e.decide(ctx, &st, in, text)
+	var d decision
+	if p != nil && sameDecisionInputs(&p.st, &st) {
+		d = p.d
+		d.turn.MessageID, d.turn.At = st.msg.ID, st.msg.At
+	} else {
+		d = e.decide(ctx, &st, in, text)
+	}
 	var out outcome
 	err = e.store.Update(ctx, func(tx Tx) error {
 		out = outcome{}
@@ -577,6 +591,21 @@ func sameSnapshot(a, b snapshot) bool {
 		x.EndedAt.Equal(y.EndedAt) && x.LastActivityAt.Equal(y.LastActivityAt) && x.EscalatedAt.Equal(y.EscalatedAt)
 }
 
+// sameDecisionInputs reports whether a decision made on a would be made on
+// b: decide, answer and the flows read only these.
+func sameDecisionInputs(a, b *inbound) bool {
+	x, y := &a.customer, &b.customer
+	if x.ID != y.ID || x.Stage != y.Stage || x.Profile != y.Profile || !x.LastPurchaseAt.Equal(y.LastPurchaseAt) {
+		return false
+	}
+	c, d := &a.conv, &b.conv
+	if c.ID != d.ID || c.CustomerID != d.CustomerID || c.State != d.State || c.AgentID != d.AgentID ||
+		c.Misses != d.Misses || c.Public != d.Public || !sameFlow(c.Flow, d.Flow) {
+		return false
+	}
+	return a.contact.ID == b.contact.ID && len(a.contact.Turns) == len(b.contact.Turns) && a.prevText == b.prevText
+}
+
 func sameFlow(a, b *FlowState) bool {
 	if a == nil || b == nil {
 		return a == b
@@ -685,12 +714,12 @@ func putRecords(tx Tx, cust *Customer, conv *Conversation, contact *Contact, out
 	return nil
 }
 
-func (e *Engine) recordInbound(tx Tx, in Inbound, text string, now time.Time, st *inbound) error {
+func (e *Engine) recordInbound(tx Tx, in Inbound, text string, now time.Time, ids inboundIDs, st *inbound) error {
 	s, err := loadSnapshot(tx, in, true)
 	if err != nil {
 		return err
 	}
-	*st = e.planInbound(s, in, text, now, newInboundIDs(now))
+	*st = e.planInbound(s, in, text, now, ids)
 	if st.dup {
 		return nil
 	}

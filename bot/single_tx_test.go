@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,10 +21,12 @@ type gateClassifier struct {
 	entered chan struct{} // closed when the gated text is first classified
 	release chan struct{} // closed by the test to let it go on
 	once    sync.Once
+	calls   atomic.Int32 // Classify calls of the gated text
 }
 
 func (g *gateClassifier) Classify(ctx context.Context, text string) (bot.Prediction, error) {
 	if text == g.gated {
+		g.calls.Add(1)
 		first := false
 		g.once.Do(func() { first = true })
 		if first {
@@ -144,6 +147,51 @@ func TestHandle_AgentClaimDuringDecisionFallsBackAndBotStaysQuiet(t *testing.T) 
 	turns := v.Contact.Turns
 	if n := len(turns); n == 0 || turns[n-1].MessageID != res.rc.MessageID || turns[n-1].Outcome != bot.TurnQueued {
 		t.Errorf("last turn = %+v, want the message queued for the agent", turns)
+	}
+}
+
+func TestHandle_NoteDuringDecisionStoresTheSameDecisionOnce(t *testing.T) {
+	h := newDBHarness(t)
+	gate := &gateClassifier{
+		inner: &bottest.Classifier{Script: map[string]bot.Prediction{"who are you": confident("who")}},
+		gated: "who are you", entered: make(chan struct{}), release: make(chan struct{}),
+	}
+	h.engine.SetKnowledge(bot.NewKnowledge(topics, gate))
+	first := h.MustSay(t, "v:1", "hello")
+	done := make(chan error, 1)
+	var rc bot.Receipt
+	go func() {
+		var err error
+		rc, err = h.engine.Handle(context.Background(), bot.Inbound{Channel: bot.ChannelWeb, UserID: "v:1", ClientID: "c2", Text: "who are you"})
+		done <- err
+	}()
+	<-gate.entered
+	// A note adds a message: the snapshot is stale, but nothing the
+	// decision read changed.
+	if _, err := h.engine.Note(context.Background(), first.ConversationID, alice, "regular customer"); err != nil {
+		t.Fatal(err)
+	}
+	close(gate.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := gate.calls.Load(); n != 1 {
+		t.Errorf("classified %d times, want once: the decision stands", n)
+	}
+	_, contact, _, msgs := mustDBConversation(t, h, rc.ConversationID)
+	var roles []bot.Role
+	for _, m := range msgs {
+		roles = append(roles, m.Role)
+	}
+	want := []bot.Role{bot.RoleCustomer, bot.RoleBot, bot.RoleNote, bot.RoleCustomer, bot.RoleBot}
+	if !slices.Equal(roles, want) {
+		t.Errorf("messages %v, want %v", roles, want)
+	}
+	if rc.Seq != 4 || msgs[3].ID != rc.MessageID {
+		t.Errorf("acknowledged #%d %s, stored #4 %s", rc.Seq, rc.MessageID, msgs[3].ID)
+	}
+	if n := len(contact.Turns); n != 2 || contact.Turns[1].MessageID != rc.MessageID || contact.Turns[1].Intent != "who" || contact.Turns[1].Outcome != bot.TurnAnswered {
+		t.Errorf("turns = %+v, want the answer to the acknowledged message", contact.Turns)
 	}
 }
 
