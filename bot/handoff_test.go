@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	_ "time/tzdata" // zone data for machines without tzdata (business hours)
 
 	"github.com/frontdesk-chat/frontdesk/bot"
 	"github.com/frontdesk-chat/frontdesk/bot/bottest"

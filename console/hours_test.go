@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 	"time"
+	_ "time/tzdata" // zone data for machines without tzdata (business hours)
 
 	"github.com/frontdesk-chat/frontdesk/bot"
 )

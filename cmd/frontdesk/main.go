@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	_ "time/tzdata" // zone data for machines without tzdata (business hours)
 )
 
 // command is one subcommand of the binary.
