@@ -83,11 +83,18 @@ func (h *harness) MustSend(t *testing.T, in bot.Inbound) bot.Receipt {
 
 func (h *harness) MustConversation(t *testing.T, id string) (bot.Conversation, bot.Contact, bot.Customer, []bot.Message) {
 	t.Helper()
+	return mustLoadConversation(t, h.store, id)
+}
+
+// mustLoadConversation reads a conversation, its current contact, its
+// customer and its messages from any store.
+func mustLoadConversation(t *testing.T, s bot.Store, id string) (bot.Conversation, bot.Contact, bot.Customer, []bot.Message) {
+	t.Helper()
 	var conv bot.Conversation
 	var contact bot.Contact
 	var cust bot.Customer
 	var msgs []bot.Message
-	err := h.store.View(context.Background(), func(tx bot.Tx) error {
+	err := s.View(context.Background(), func(tx bot.Tx) error {
 		var err error
 		if conv, err = bot.GetConversation(tx, id); err != nil {
 			return err

@@ -288,30 +288,9 @@ func TestHandle_SameClientIDOnTwoConnectionsIsStoredOnce(t *testing.T) {
 	}
 }
 
-// mustDBConversation reads a conversation, its current contact, its
-// customer and its messages.
+// mustDBConversation reads a conversation with its contact, customer and
+// messages from the harness's bbolt store.
 func mustDBConversation(t *testing.T, h *dbHarness, id string) (bot.Conversation, bot.Contact, bot.Customer, []bot.Message) {
 	t.Helper()
-	var conv bot.Conversation
-	var contact bot.Contact
-	var cust bot.Customer
-	var msgs []bot.Message
-	err := h.db.View(context.Background(), func(tx bot.Tx) error {
-		var err error
-		if conv, err = bot.GetConversation(tx, id); err != nil {
-			return err
-		}
-		if contact, err = bot.GetContact(tx, conv.ContactID); err != nil {
-			return err
-		}
-		if cust, err = bot.GetCustomer(tx, conv.CustomerID); err != nil {
-			return err
-		}
-		msgs, err = bot.ListMessages(tx, id, 0, 0)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return conv, contact, cust, msgs
+	return mustLoadConversation(t, h.db, id)
 }
