@@ -1,9 +1,6 @@
 package bot
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // Assign gives a waiting conversation to an agent chosen by an admin, as
 // if that agent had claimed it: the transition is recorded with the admin
@@ -18,27 +15,7 @@ func (e *Engine) Assign(ctx context.Context, convID string, admin Agent, to Agen
 	if to.ID == "" {
 		return Conversation{}, Errorf(ECodeInvalid, "Choose the agent to assign it to.")
 	}
-	op, err := e.agentUpdate(ctx, convID, func(op *agentOp, now time.Time) error {
-		switch op.conv.State {
-		case StateWaiting:
-		case StateAgent:
-			return Errorf(ECodeConflict, "This conversation is already with an agent (%s); transfer it instead.", op.conv.AgentID)
-		default:
-			return Errorf(ECodeConflict, "This conversation is not waiting for a person.")
-		}
-		op.conv.AgentID, op.contact.AgentID = to.ID, to.ID
-		op.tr = &Transition{To: StateAgent, By: admin.by(), Reason: "assigned to " + to.ID}
-		name := to.Name
-		if name == "" {
-			name = "An agent"
-		}
-		op.msgs = append(op.msgs, Message{Role: RoleSystem, Text: name + " has joined the conversation."})
-		return nil
+	return e.giveWaiting(ctx, convID, to, admin.by(), "assigned to "+to.ID, func(holder string) error {
+		return Errorf(ECodeConflict, "This conversation is already with an agent (%s); transfer it instead.", holder)
 	})
-	if err != nil {
-		return Conversation{}, err
-	}
-	e.deliverAll(ctx, op.conv, op.msgs)
-	e.notifyQueue(ctx)
-	return op.conv, nil
 }

@@ -444,20 +444,29 @@ func (e *Engine) Escalate(ctx context.Context, convID, trigger, by string) error
 // Claim gives a waiting conversation to agent. When two agents claim at
 // once exactly one wins; the other gets an ECodeConflict error.
 func (e *Engine) Claim(ctx context.Context, convID string, agent Agent) (Conversation, error) {
+	return e.giveWaiting(ctx, convID, agent, agent.by(), "claimed", func(holder string) error {
+		if holder == agent.ID {
+			return Errorf(ECodeConflict, "You already have this conversation.")
+		}
+		return Errorf(ECodeConflict, "Another agent (%s) already claimed this conversation.", holder)
+	})
+}
+
+// giveWaiting hands a waiting conversation to agent (a claim or an
+// admin's assignment), records who caused it and why, and tells the
+// customer who joined. A conversation an agent already holds gets held's
+// error.
+func (e *Engine) giveWaiting(ctx context.Context, convID string, agent Agent, by, reason string, held func(holder string) error) (Conversation, error) {
 	op, err := e.agentUpdate(ctx, convID, func(op *agentOp, now time.Time) error {
 		switch op.conv.State {
 		case StateWaiting:
 		case StateAgent:
-			if op.conv.AgentID == agent.ID {
-				return Errorf(ECodeConflict, "You already have this conversation.")
-			}
-			return Errorf(ECodeConflict, "Another agent (%s) already claimed this conversation.", op.conv.AgentID)
+			return held(op.conv.AgentID)
 		default:
 			return Errorf(ECodeConflict, "This conversation is not waiting for a person.")
 		}
-		op.conv.AgentID = agent.ID
-		op.contact.AgentID = agent.ID
-		op.tr = &Transition{To: StateAgent, By: agent.by(), Reason: "claimed"}
+		op.conv.AgentID, op.contact.AgentID = agent.ID, agent.ID
+		op.tr = &Transition{To: StateAgent, By: by, Reason: reason}
 		name := agent.Name
 		if name == "" {
 			name = "An agent"
