@@ -79,6 +79,16 @@ func openAgentStore(dir string) (*store.DB, *console.Accounts, error) {
 	return db, &console.Accounts{Store: db}, nil
 }
 
+// readNewPassword reads a new password (readPassword) and checks it is
+// acceptable.
+func readNewPassword(fromStdin bool, stderr io.Writer) (string, error) {
+	pw, err := readPassword(fromStdin, stderr)
+	if err != nil {
+		return "", err
+	}
+	return pw, console.CheckPassword(pw)
+}
+
 // readPassword gets a new password: --password-stdin reads a line, a
 // terminal is prompted (twice, without echo), else FRONTDESK_AGENT_PASSWORD.
 // There is no default.
@@ -137,11 +147,8 @@ func runAgentsAdd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if _, err := console.NormalizeID(*id); err != nil {
 		return err
 	}
-	pw, err := readPassword(*fromStdin, stderr)
+	pw, err := readNewPassword(*fromStdin, stderr)
 	if err != nil {
-		return err
-	}
-	if err := console.CheckPassword(pw); err != nil {
 		return err
 	}
 	db, accounts, err := openAgentStore(*data)
@@ -221,11 +228,8 @@ func runAgentsPasswd(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	pw, err := readPassword(*fromStdin, stderr)
+	pw, err := readNewPassword(*fromStdin, stderr)
 	if err != nil {
-		return err
-	}
-	if err := console.CheckPassword(pw); err != nil {
 		return err
 	}
 	db, accounts, err := openAgentStore(*data)
